@@ -20,6 +20,10 @@ function nobleAead(cipher: CipherName, key: Uint8Array): AeadKey {
   const make = cipher === 'AESGCM' ? gcm : chacha20poly1305;
   return {
     seal: (nonce, ad, pt) => make(k, nonce, ad).encrypt(pt),
+    sealParts(nonce, ad, parts) {
+      const ct = make(k, nonce, ad).encrypt(parts.length === 1 ? parts[0]! : concat(...parts));
+      return [ct.subarray(0, ct.length - TAG_LEN), ct.subarray(ct.length - TAG_LEN)];
+    },
     open(nonce, ad, ct) {
       if (ct.length < TAG_LEN) return null;
       try {

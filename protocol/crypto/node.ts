@@ -30,9 +30,21 @@ function u8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/**
+ * Parsing a raw key into a KeyObject costs about as much as the DH itself, so
+ * KeyObjects are remembered per key buffer (static keys are reused across
+ * handshakes; ephemeral keys are registered when generated). A WeakMap keeps
+ * no key alive, and a buffer wiped in place is detected by the check below.
+ */
+const privateCache = new WeakMap<Uint8Array, { k: KeyObject; first: number; last: number }>();
+
 function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new RangeError('private key must be 32 bytes');
-  return createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
+  const hit = privateCache.get(raw);
+  if (hit !== undefined && hit.first === raw[0] && hit.last === raw[31]) return hit.k;
+  const k = createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
+  privateCache.set(raw, { k, first: raw[0]!, last: raw[31]! });
+  return k;
 }
 
 function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
@@ -73,6 +85,21 @@ class NodeAead implements AeadKey {
     n += c.final().copy(out, n);
     c.getAuthTag().copy(out, n);
     return u8(out);
+  }
+
+  sealParts(nonce: Uint8Array, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] {
+    const c = createCipheriv(this.algo as 'aes-256-gcm', this.key, nonce, { authTagLength: TAG_LEN });
+    if (ad.length > 0) {
+      let n = 0;
+      for (const p of parts) n += p.length;
+      c.setAAD(ad, { plaintextLength: n });
+    }
+    const out: Uint8Array[] = [];
+    for (const p of parts) if (p.length > 0) out.push(u8(c.update(p)));
+    const tail = c.final();
+    if (tail.length > 0) out.push(u8(tail));
+    out.push(u8(c.getAuthTag()));
+    return out;
   }
 
   open(nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
@@ -121,7 +148,12 @@ export const nodeCrypto: CryptoProvider = {
   name: 'node:crypto',
   randomBytes: (n) => u8(randomBytes(n)),
 
-  x25519Generate: () => rawPrivate(generateKeyPairSync('x25519').privateKey),
+  x25519Generate() {
+    const k = generateKeyPairSync('x25519').privateKey;
+    const raw = rawPrivate(k);
+    privateCache.set(raw, { k, first: raw[0]!, last: raw[31]! });
+    return raw;
+  },
   x25519PublicKey: (secret) => rawPublic(createPublicKey(privateKey(X25519_PKCS8, secret))),
   x25519(secret, pub) {
     // OpenSSL rejects an all-zero shared secret (RFC 7748 §6.1), as Noise wants.

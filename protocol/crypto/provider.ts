@@ -12,6 +12,11 @@ export type HashName = 'SHA256' | 'BLAKE2s';
 export interface AeadKey {
   /** Returns ciphertext ‖ 16-byte tag. `nonce` is the 12-byte AEAD nonce. */
   seal(nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Seal a plaintext given as consecutive parts, without joining them first.
+   * Returns the ciphertext pieces followed by the tag.
+   */
+  sealParts(nonce: Uint8Array, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[];
   /** Returns the plaintext, or null when authentication fails. */
   open(nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
 }

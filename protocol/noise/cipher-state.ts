@@ -44,6 +44,15 @@ export class CipherState {
     return out;
   }
 
+  /** EncryptWithAd over a plaintext in parts; returns ciphertext pieces then the tag. */
+  encryptPartsWithAd(ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] {
+    if (this.aead === null) return [...parts];
+    if (this.n >= MAX_NONCE) throw new PosternError('POSTERN_NONCE_EXHAUSTED', 'nonce space exhausted');
+    const out = this.aead.sealParts(encodeNonce(this.cipher, this.n), ad, parts);
+    this.n++;
+    return out;
+  }
+
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this.aead === null) return ciphertext;
     if (this.n >= MAX_NONCE) throw new PosternError('POSTERN_NONCE_EXHAUSTED', 'nonce space exhausted');

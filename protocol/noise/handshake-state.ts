@@ -16,12 +16,18 @@ export interface KeyPair {
   readonly publicKey: Uint8Array;
 }
 
+/** A static key whose secret stays in a vault: DH is done by the vault. */
+export interface StaticKey {
+  readonly publicKey: Uint8Array;
+  dh(peerPublicKey: Uint8Array): Uint8Array;
+}
+
 export interface HandshakeOptions {
   crypto: CryptoProvider;
   protocolName: string;
   initiator: boolean;
   prologue?: Uint8Array;
-  s?: KeyPair;
+  s?: KeyPair | StaticKey;
   /** Fixed ephemeral key (test vectors only). */
   e?: KeyPair;
   rs?: Uint8Array;
@@ -45,7 +51,7 @@ export class HandshakeState {
   readonly initiator: boolean;
   private readonly crypto: CryptoProvider;
   private readonly ss: SymmetricState;
-  private s: KeyPair | undefined;
+  private s: KeyPair | StaticKey | undefined;
   private e: KeyPair | undefined;
   private rs: Uint8Array | undefined;
   private re: Uint8Array | undefined;
@@ -113,7 +119,7 @@ export class HandshakeState {
     const remote = remoteTok === 'e' ? this.re : this.rs;
     if (local === undefined || remote === undefined) fail(`missing key for ${token}`);
     try {
-      return this.crypto.x25519(local.secretKey, remote);
+      return 'dh' in local ? local.dh(remote) : this.crypto.x25519(local.secretKey, remote);
     } catch {
       return fail(`invalid public key in ${token}`);
     }

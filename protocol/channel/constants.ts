@@ -1,0 +1,21 @@
+/** Secure channel constants. Spec values first, then tunables with defaults. */
+
+/** Prologue mixed into every Postern handshake (binds the protocol version). */
+export const PROLOGUE = new TextEncoder().encode('postern/v1/secure-channel');
+export const DEFAULT_PROTOCOL = 'Noise_XX_25519_AESGCM_SHA256';
+export const SUPPORTED_PROTOCOLS = ['Noise_XX_25519_AESGCM_SHA256', 'Noise_XX_25519_ChaChaPoly_SHA256'] as const;
+export type ChannelProtocol = (typeof SUPPORTED_PROTOCOLS)[number];
+
+/** Transport message: 8-byte explicit nonce ‖ AEAD ciphertext ‖ 16-byte tag, at most 65535 bytes (Noise §3). */
+export const NONCE_LEN = 8;
+export const MAX_TRANSPORT_MESSAGE = 65535;
+export const MAX_PLAINTEXT = MAX_TRANSPORT_MESSAGE - NONCE_LEN - 16; // 65511
+
+/** Handshake payload limits. */
+export const PAYLOAD_VERSION = 1;
+export const MAX_CREDENTIALS = 4;
+export const MAX_ATTESTATION = 256;
+export const MAX_CREDENTIAL_BYTES = 16 * 1024 + 64 + 5;
+
+/** Tunable: rekey (Noise §11.3) every this many messages in each direction. */
+export const DEFAULT_REKEY_INTERVAL = 65536;

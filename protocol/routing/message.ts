@@ -1,0 +1,90 @@
+/**
+ * A routed message: an onward route (where it goes, first hop first), a
+ * return route (how to answer) and an opaque payload. Each hop pops its own
+ * address from the onward route; a hop that forwards for someone else may
+ * push an address onto the return route so replies find their way back.
+ *
+ *   onward_count u8 ‖ onward_count × (len u8 ‖ address)
+ *   return_count u8 ‖ return_count × (len u8 ‖ address)
+ *   payload (the rest)
+ */
+import { PosternError } from '../errors.ts';
+
+export const MAX_ROUTE_LEN = 8;
+export const MAX_ADDRESS_LEN = 64;
+/** Header budget: what a routed message may add around its payload. */
+export const MAX_ROUTE_HEADER = 2 + 2 * MAX_ROUTE_LEN * (1 + MAX_ADDRESS_LEN);
+const ADDRESS_RE = /^[A-Za-z0-9:._-]{1,64}$/;
+
+export interface RoutedMessage {
+  onward: string[];
+  ret: string[];
+  payload: Uint8Array;
+}
+
+export class RouteError extends PosternError {}
+
+export function isAddress(a: string): boolean {
+  return ADDRESS_RE.test(a);
+}
+
+function checkRoute(route: string[]): void {
+  if (route.length > MAX_ROUTE_LEN) throw new RouteError('POSTERN_ROUTE_INVALID', `route longer than ${MAX_ROUTE_LEN} hops`);
+  for (const a of route) {
+    if (!isAddress(a)) throw new RouteError('POSTERN_ROUTE_INVALID', `invalid address ${JSON.stringify(a.slice(0, 80))}`);
+  }
+}
+
+/** Encode the route header; the payload is sent after it without a copy. */
+export function encodeRouteHeader(onward: string[], ret: string[]): Uint8Array {
+  checkRoute(onward);
+  checkRoute(ret);
+  let n = 2;
+  for (const a of onward) n += 1 + a.length;
+  for (const a of ret) n += 1 + a.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const route of [onward, ret]) {
+    out[o++] = route.length;
+    for (const a of route) {
+      out[o++] = a.length;
+      for (let i = 0; i < a.length; i++) out[o++] = a.charCodeAt(i);
+    }
+  }
+  return out;
+}
+
+export function encodeRouted(m: RoutedMessage): Uint8Array {
+  const h = encodeRouteHeader(m.onward, m.ret);
+  const out = new Uint8Array(h.length + m.payload.length);
+  out.set(h);
+  out.set(m.payload, h.length);
+  return out;
+}
+
+/** Decode; the payload is a view into `bytes`. */
+export function decodeRouted(bytes: Uint8Array): RoutedMessage {
+  let o = 0;
+  const fail = (why: string): never => {
+    throw new RouteError('POSTERN_ROUTE_INVALID', `malformed routed message: ${why}`);
+  };
+  const routes: string[][] = [];
+  for (let r = 0; r < 2; r++) {
+    if (o >= bytes.length) fail('truncated');
+    const count = bytes[o++]!;
+    if (count > MAX_ROUTE_LEN) fail(`route of ${count} hops`);
+    const route: string[] = [];
+    for (let i = 0; i < count; i++) {
+      if (o >= bytes.length) fail('truncated');
+      const len = bytes[o++]!;
+      if (len === 0 || len > MAX_ADDRESS_LEN || o + len > bytes.length) fail('bad address length');
+      let a = '';
+      for (let j = 0; j < len; j++) a += String.fromCharCode(bytes[o + j]!);
+      if (!ADDRESS_RE.test(a)) fail('bad address characters');
+      route.push(a);
+      o += len;
+    }
+    routes.push(route);
+  }
+  return { onward: routes[0]!, ret: routes[1]!, payload: bytes.subarray(o) };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { FrameDecoder, frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
+import { PosternError } from '../../../protocol/errors.ts';
+import { concat } from '../../../protocol/bytes.ts';
+
+function frame(body: Uint8Array): Uint8Array {
+  return concat(frameHeader(body.length), body);
+}
+
+describe('frame decoder', () => {
+  it('splits frames across arbitrary chunk boundaries, including inside the header', () => {
+    const bodies = [1, 3, 4, 5, 1000, 65535].map((n, i) => new Uint8Array(n).fill(i + 1));
+    const wire = concat(...bodies.map(frame));
+    for (const step of [1, 2, 3, 7, 4096, wire.length]) {
+      const d = new FrameDecoder();
+      const got: Uint8Array[] = [];
+      for (let o = 0; o < wire.length; o += step) d.push(wire.subarray(o, o + step), (f) => got.push(f.slice()));
+      expect(got).toEqual(bodies);
+      expect(d.bufferedBytes).toBe(0);
+    }
+  });
+
+  it('refuses a zero-length frame and an oversized length before buffering the body', () => {
+    expect(() => new FrameDecoder().push(frameHeader(0), () => {})).toThrow(PosternError);
+    const d = new FrameDecoder();
+    let err: unknown;
+    try {
+      d.push(frameHeader(MAX_FRAME + 1), () => {});
+    } catch (e) {
+      err = e;
+    }
+    expect((err as PosternError).code).toBe('POSTERN_FRAME_INVALID');
+    expect(d.bufferedBytes).toBe(0);
+    expect(() => new FrameDecoder().push(Uint8Array.of(0xff, 0xff, 0xff, 0xff), () => {})).toThrow(/frame length 4294967295/);
+  });
+
+  it('holds a partial frame without delivering it', () => {
+    const d = new FrameDecoder();
+    const got: Uint8Array[] = [];
+    d.push(frame(new Uint8Array(100)).subarray(0, 50), (f) => got.push(f));
+    expect(got).toEqual([]);
+    expect(d.bufferedBytes).toBe(50);
+  });
+});
