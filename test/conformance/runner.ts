@@ -91,7 +91,7 @@ function hkdfSha256(c: CryptoProvider, ikm: Uint8Array, salt: Uint8Array, info: 
   const h = c.hash('SHA256');
   const prk = h.hmac(salt.length === 0 ? new Uint8Array(32) : salt, ikm);
   const out: number[] = [];
-  let t = new Uint8Array(0);
+  let t: Uint8Array = new Uint8Array(0);
   for (let i = 1; out.length < length; i++) {
     t = h.hmac(prk, t, info, Uint8Array.of(i));
     out.push(...t);

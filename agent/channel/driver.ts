@@ -1,0 +1,105 @@
+/**
+ * Drives a secure channel over any message transport (a TCP link's frames,
+ * or routed messages through a relay). It owns the handshake timeout and
+ * turns every failure into one `onClose(error)` call; after that, nothing is
+ * sent or delivered.
+ */
+import { PosternError } from '../../protocol/errors.ts';
+import {
+  SecureChannelHandshake,
+  type EstablishedChannel,
+  type PeerInfo,
+  type SecureChannelOptions,
+  type TransportState,
+} from '../../protocol/channel/index.ts';
+
+export interface DriverOptions extends SecureChannelOptions {
+  /** Send one raw message (handshake or transport) made of consecutive parts. */
+  sendRaw: (parts: Uint8Array[]) => void;
+  onEstablished?: (peer: PeerInfo) => void;
+  onMessage?: (plaintext: Uint8Array) => void;
+  onClose?: (error?: PosternError) => void;
+  handshakeTimeoutMs?: number;
+}
+
+export class ChannelDriver {
+  private readonly o: DriverOptions;
+  private hs: SecureChannelHandshake | undefined;
+  private transport: TransportState | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  peer: PeerInfo | undefined;
+  handshakeHash: Uint8Array | undefined;
+
+  constructor(o: DriverOptions) {
+    this.o = o;
+    this.hs = new SecureChannelHandshake(o);
+    const ms = o.handshakeTimeoutMs ?? 10_000;
+    this.timer = setTimeout(() => {
+      this.close(new PosternError('POSTERN_HANDSHAKE_TIMEOUT', `secure channel handshake did not complete within ${ms} ms`));
+    }, ms);
+    this.timer.unref();
+  }
+
+  get established(): boolean {
+    return this.transport !== undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Initiator: send message 1. */
+  start(): void {
+    if (this.hs === undefined) return;
+    this.guard(() => this.o.sendRaw([this.hs!.start()]));
+  }
+
+  receiveRaw(msg: Uint8Array): void {
+    if (this.closed) return;
+    this.guard(() => {
+      if (this.transport !== undefined) {
+        this.o.onMessage?.(this.transport.open(msg));
+        return;
+      }
+      const r = this.hs!.receive(msg);
+      if (r.reply !== undefined) this.o.sendRaw([r.reply]);
+      if (r.established !== undefined) this.establish(r.established);
+    });
+  }
+
+  private establish(ch: EstablishedChannel): void {
+    clearTimeout(this.timer);
+    this.hs = undefined;
+    this.transport = ch.transport;
+    this.peer = ch.peer;
+    this.handshakeHash = ch.handshakeHash;
+    this.o.onEstablished?.(ch.peer);
+  }
+
+  /** Encrypt and send one message (plaintext in parts). */
+  send(parts: Uint8Array[]): void {
+    if (this.closed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
+    if (this.transport === undefined) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
+    this.o.sendRaw(this.transport.sealParts(parts));
+  }
+
+  close(error?: PosternError): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.hs = undefined;
+    this.transport = undefined;
+    this.o.onClose?.(error);
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      const err =
+        e instanceof PosternError ? e : new PosternError('POSTERN_INTERNAL', e instanceof Error ? e.message : String(e));
+      this.close(err);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * A secure link over one TCP connection: length-prefixed frames carrying a
+ * Noise XX channel. Used between a node and the hub. Frame errors, handshake
+ * failures, tampering and socket errors all end in one `onClose(error)`.
+ */
+import type { Socket } from 'node:net';
+import { PosternError } from '../../protocol/errors.ts';
+import type { PeerInfo, SecureChannelOptions } from '../../protocol/channel/index.ts';
+import { ChannelDriver } from '../channel/driver.ts';
+import { FrameDecoder, frameHeader } from './frame-decoder.ts';
+
+export interface TcpLinkOptions extends SecureChannelOptions {
+  socket: Socket;
+  onEstablished?: (link: TcpLink, peer: PeerInfo) => void;
+  onMessage?: (plaintext: Uint8Array) => void;
+  onClose?: (error?: PosternError) => void;
+  handshakeTimeoutMs?: number;
+  /** Close the link when nothing arrives for this long (keepalives keep it open). */
+  idleTimeoutMs?: number;
+}
+
+export class TcpLink {
+  readonly socket: Socket;
+  private readonly driver: ChannelDriver;
+  private readonly decoder = new FrameDecoder();
+  private readonly o: TcpLinkOptions;
+  private closeError: PosternError | undefined;
+  private ended = false;
+
+  constructor(o: TcpLinkOptions) {
+    this.o = o;
+    this.socket = o.socket;
+    this.socket.setNoDelay(true);
+    this.driver = new ChannelDriver({
+      ...o,
+      sendRaw: (parts) => this.writeFrame(parts),
+      onEstablished: (peer) => o.onEstablished?.(this, peer),
+      onMessage: o.onMessage,
+      onClose: (err) => this.teardown(err),
+    });
+    this.socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk, (frame) => this.driver.receiveRaw(frame));
+      } catch (e) {
+        this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
+      }
+    });
+    this.socket.on('error', (e: NodeJS.ErrnoException) => {
+      this.driver.close(new PosternError('POSTERN_LINK_ERROR', `link error: ${e.code ?? e.message}`));
+    });
+    this.socket.on('close', () => {
+      this.driver.close(this.closeError ?? new PosternError('POSTERN_LINK_CLOSED', 'link closed by peer'));
+    });
+    if (o.idleTimeoutMs !== undefined) {
+      this.socket.setTimeout(o.idleTimeoutMs, () => {
+        this.driver.close(new PosternError('POSTERN_LINK_TIMEOUT', `no traffic for ${o.idleTimeoutMs} ms`));
+      });
+    }
+    if (o.initiator) this.driver.start();
+  }
+
+  get peer(): PeerInfo | undefined {
+    return this.driver.peer;
+  }
+
+  get established(): boolean {
+    return this.driver.established;
+  }
+
+  get closed(): boolean {
+    return this.driver.isClosed;
+  }
+
+  /** Bytes queued in the socket, for backpressure decisions. */
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  send(parts: Uint8Array[]): void {
+    this.driver.send(parts);
+  }
+
+  close(error?: PosternError): void {
+    this.driver.close(error);
+  }
+
+  private writeFrame(parts: Uint8Array[]): void {
+    if (this.socket.destroyed) return;
+    let len = 0;
+    for (const p of parts) len += p.length;
+    const s = this.socket;
+    s.cork();
+    s.write(frameHeader(len));
+    for (const p of parts) s.write(p);
+    s.uncork();
+  }
+
+  private teardown(err?: PosternError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closeError = err;
+    this.socket.destroy();
+    this.o.onClose?.(err);
+  }
+}

@@ -1,0 +1,36 @@
+/** Stream multiplexer: frame types and reset reasons (spec), then tunables. */
+
+export const HEADER_LEN = 9;
+export const FRAME = {
+  DATA: 0,
+  WINDOW_UPDATE: 1,
+  OPEN: 2,
+  OPEN_ACK: 3,
+  FIN: 4,
+  RESET: 5,
+  PING: 6,
+  PONG: 7,
+  GO_AWAY: 8,
+} as const;
+
+export const RESET_REASON = {
+  TARGET_REFUSED: 1,
+  POLICY_DENIED: 2,
+  OUTLET_UNKNOWN: 3,
+  FLOW_CONTROL: 4,
+  PROTOCOL: 5,
+  TOO_MANY_STREAMS: 6,
+  CANCELLED: 7,
+  TIMEOUT: 8,
+  INTERNAL: 9,
+  GOING_AWAY: 10,
+} as const;
+
+export const MAX_WINDOW = 0x7fffffff;
+export const MAX_STREAM_ID = 0xffffffff;
+
+/** Tunables (defaults). */
+export const DEFAULT_INITIAL_WINDOW = 256 * 1024;
+export const DEFAULT_MAX_STREAMS = 1024;
+/** A channel message carries at most 65,511 plaintext bytes; a DATA frame fits in one. */
+export const DEFAULT_MAX_FRAME_PAYLOAD = 65_000;

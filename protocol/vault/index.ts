@@ -1,0 +1,2 @@
+export type { KeyKind, KeyHandle, Vault } from './vault.ts';
+export { MemoryVault } from './memory.ts';

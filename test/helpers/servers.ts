@@ -1,0 +1,97 @@
+/** Loopback targets for tests: HTTP services, a TCP echo, a bulk sender, and a recording proxy. */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { connect, createServer, type Server } from 'node:net';
+import { createHash } from 'node:crypto';
+import { listen } from './processes.ts';
+
+export async function httpService(name: string): Promise<{ server: HttpServer; port: number }> {
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ service: name, method: req.method, url: req.url, body }));
+    });
+  });
+  const port = await listen(server as unknown as Server);
+  return { server, port };
+}
+
+export async function echoService(): Promise<{ server: Server; port: number }> {
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  return { server, port: await listen(server) };
+}
+
+/** Deterministic pseudo-random bytes: block i = sha256 chain, repeated into 64 KiB chunks. */
+export function bulkChunk(seed: number): Buffer {
+  const out = Buffer.allocUnsafe(65536);
+  let h = createHash('sha256').update(String(seed)).digest();
+  for (let o = 0; o < out.length; o += 32) {
+    h.copy(out, o);
+    h = createHash('sha256').update(h).digest();
+  }
+  return out;
+}
+
+/** On connect, sends `bytes` bytes then closes; reports the sha256 of what it sent. */
+export async function bulkService(bytes: number): Promise<{ server: Server; port: number; sentHash: Promise<string> }> {
+  let resolveHash!: (h: string) => void;
+  const sentHash = new Promise<string>((r) => (resolveHash = r));
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    const hash = createHash('sha256');
+    let sent = 0;
+    let i = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        const c = bulkChunk(i++);
+        const piece = c.subarray(0, Math.min(c.length, bytes - sent));
+        hash.update(piece);
+        sent += piece.length;
+        if (!s.write(piece)) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      s.end();
+      resolveHash(hash.digest('hex'));
+    };
+    pump();
+  });
+  return { server, port: await listen(server), sentHash };
+}
+
+/**
+ * A TCP proxy in front of the hub that scans every byte crossing it for a
+ * marker (streaming, with overlap, so nothing is stored).
+ */
+export async function scanningProxy(targetPort: number, marker: Buffer): Promise<{ server: Server; port: number; seen: () => boolean; bytes: () => number }> {
+  let seen = false;
+  let total = 0;
+  const scan = () => {
+    let tail = Buffer.alloc(0);
+    return (d: Buffer) => {
+      total += d.length;
+      const b = Buffer.concat([tail, d]);
+      if (b.includes(marker)) seen = true;
+      tail = b.subarray(Math.max(0, b.length - marker.length + 1));
+    };
+  };
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    const up = scan();
+    const down = scan();
+    client.on('data', up);
+    upstream.on('data', down);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  return { server, port: await listen(server), seen: () => seen, bytes: () => total };
+}

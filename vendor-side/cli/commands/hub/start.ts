@@ -1,0 +1,35 @@
+import { Flags } from '@oclif/core';
+import { PosternCommand, timestamped } from '../../../../agent/cli/base.ts';
+import { defaultHubDir } from '../../../hub/init.ts';
+import { Hub, parseListen } from '../../../hub/server.ts';
+
+export default class HubStart extends PosternCommand {
+  static override summary = 'Run the hub in the foreground: secure-channel listener, membership authority, relay service.';
+  static override examples = ['<%= config.bin %> hub start --dir ./hub', '<%= config.bin %> hub start --dir ./hub --listen 0.0.0.0:4000'];
+  static override flags = {
+    dir: Flags.string({ description: 'hub directory (default $POSTERN_HOME/hub)' }),
+    listen: Flags.string({ description: 'override the listen address, HOST:PORT' }),
+    'credential-ttl': Flags.integer({ description: 'lifetime of issued credentials, seconds', default: 3600, min: 10 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(HubStart);
+    const log = timestamped('hub');
+    const hub = new Hub({
+      dir: flags.dir ?? defaultHubDir(),
+      ...(flags.listen ? { listen: parseListen(flags.listen) } : {}),
+      log,
+      limits: { credentialTtl: flags['credential-ttl'] },
+    });
+    await hub.start();
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        log('stopping');
+        void hub.close().then(resolve);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    log('stopped');
+  }
+}

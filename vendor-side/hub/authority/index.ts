@@ -1,0 +1,3 @@
+export { Authority, AUTHORITY_LABEL, type AuthorityOptions, type CallerInfo } from './authority.ts';
+export { parseDuration } from './duration.ts';
+export { TICKET_LIMITS, RESERVED_PREFIX } from './requests.ts';

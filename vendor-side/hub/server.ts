@@ -1,0 +1,384 @@
+/**
+ * The hub: secure-channel listener, membership authority and relay service.
+ * It terminates only the node↔hub link channels; what it forwards between
+ * nodes is end-to-end Noise ciphertext it has no key for.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { PosternError } from '../../protocol/errors.ts';
+import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
+import { decodeRouted, encodeRouteHeader, type RoutedMessage } from '../../protocol/routing/index.ts';
+import type { PeerInfo } from '../../protocol/channel/index.ts';
+import { TcpLink } from '../../agent/transport/tcp-link.ts';
+import { FileVault } from '../../agent/node/file-vault.ts';
+import { loadOrCreateIdentity, type NodeIdentity } from '../../agent/node/identity.ts';
+import type { HostPort } from '../../agent/config/index.ts';
+import { formatHostPort } from '../../agent/config/index.ts';
+import { openSqliteStore, type HubStore } from './store/index.ts';
+import { Authority } from './authority/index.ts';
+import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.ts';
+import { hubPaths, readHubFile } from './project.ts';
+
+const RELAY_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const MAX_REQUEST = 64 * 1024;
+
+interface LinkState {
+  id: string;
+  link: TcpLink;
+  ip: string;
+  identifier: string | undefined;
+  member: boolean;
+  relays: Set<string>;
+  /** Links this one may send `link:ID` messages to (set up through a relay). */
+  peers: Set<string>;
+  enrollAttempts: number;
+  paused: boolean;
+}
+
+export interface HubOptions {
+  dir: string;
+  listen?: HostPort;
+  log?: (line: string) => void;
+  limits?: Partial<HubLimits>;
+}
+
+export class Hub {
+  readonly dir: string;
+  readonly project: string;
+  readonly identity: NodeIdentity;
+  readonly authority: Authority;
+  readonly store: HubStore;
+  readonly limits: HubLimits;
+  private readonly log: (line: string) => void;
+  private server: Server | undefined;
+  private readonly links = new Map<string, LinkState>();
+  private readonly relays = new Map<string, { linkId: string; since: number }>();
+  private readonly unauthByIp = new Map<string, number>();
+  private unauthTotal = 0;
+  address: HostPort | undefined;
+
+  constructor(o: HubOptions) {
+    const p = hubPaths(o.dir);
+    const file = readHubFile(o.dir);
+    this.dir = o.dir;
+    this.project = file.project;
+    this.log = o.log ?? (() => {});
+    this.limits = { ...DEFAULT_HUB_LIMITS, ...o.limits };
+    const vault = FileVault.open(p.vault);
+    this.identity = loadOrCreateIdentity(vault);
+    this.store = openSqliteStore(p.db);
+    const listen = o.listen ?? parseListen(file.listen);
+    this.authority = new Authority({
+      store: this.store,
+      vault,
+      project: file.project,
+      hubPublicKey: this.identity.publicKey,
+      routes: [`tcp:${formatHostPort(listen)}`],
+      credentialTtl: this.limits.credentialTtl,
+      now: () => Math.floor(Date.now() / 1000),
+    });
+    this.address = listen;
+  }
+
+  async start(): Promise<HostPort> {
+    const listen = this.address!;
+    const server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new PosternError('POSTERN_HUB_LISTEN', `cannot listen on ${formatHostPort(listen)}: ${e.code ?? e.message}`)),
+      );
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+    this.server = server;
+    const a = server.address() as AddressInfo;
+    this.address = { host: listen.host, port: a.port };
+    this.log(`hub ${this.identity.identifier} for project ${this.project} listening on ${formatHostPort(this.address)}`);
+    return this.address;
+  }
+
+  private accept(socket: Socket): void {
+    const ip = socket.remoteAddress ?? 'unknown';
+    const perIp = this.unauthByIp.get(ip) ?? 0;
+    if (perIp >= this.limits.maxUnauthenticatedPerIp || this.unauthTotal >= this.limits.maxUnauthenticatedTotal) {
+      this.log(`connection from ${ip} refused: too many unauthenticated connections`);
+      socket.destroy();
+      return;
+    }
+    this.unauthByIp.set(ip, perIp + 1);
+    this.unauthTotal++;
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      this.unauthTotal--;
+      const n = (this.unauthByIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.unauthByIp.delete(ip);
+      else this.unauthByIp.set(ip, n);
+    };
+    const id = `link:${randomBytes(8).toString('hex')}`;
+    const now = () => Math.floor(Date.now() / 1000);
+    const st: LinkState = {
+      id,
+      ip,
+      identifier: undefined,
+      member: false,
+      relays: new Set(),
+      peers: new Set(),
+      enrollAttempts: 0,
+      paused: false,
+      link: new TcpLink({
+        socket,
+        initiator: false,
+        local: this.identity.local([]),
+        trust: { authorities: [this.authority.publicKey], project: this.project, requireCredential: false, now },
+        handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+        idleTimeoutMs: this.limits.idleTimeoutMs,
+        onEstablished: (_l, peer) => {
+          uncount();
+          this.established(st, peer);
+        },
+        onMessage: (m) => this.message(st, m),
+        onClose: (err) => {
+          uncount();
+          this.closed(st, err);
+        },
+      }),
+    };
+    this.links.set(id, st);
+  }
+
+  private established(st: LinkState, peer: PeerInfo): void {
+    st.identifier = peer.identifier;
+    // The hub is the authority: membership comes from its store, whatever credential was shown.
+    const m = this.store.getMember(peer.identifier);
+    if (m !== undefined && m.revokedAt !== null) {
+      this.log(`channel from ${peer.identifier} refused: membership revoked`);
+      st.link.close(new PosternError('POSTERN_MEMBER_REVOKED', 'membership revoked'));
+      return;
+    }
+    st.member = m !== undefined;
+    this.log(`link ${st.id} from ${peer.identifier} at ${st.ip} established (${st.member ? 'member' : 'not yet enrolled'})`);
+  }
+
+  private closed(st: LinkState, err?: PosternError): void {
+    this.links.delete(st.id);
+    for (const name of st.relays) {
+      if (this.relays.get(name)?.linkId === st.id) {
+        this.relays.delete(name);
+        this.log(`relay ${name} offline`);
+      }
+    }
+    for (const other of st.peers) this.links.get(other)?.peers.delete(st.id);
+    if (st.identifier === undefined && err !== undefined) {
+      this.log(`channel from ${st.ip} refused: ${err.message}`);
+    } else if (st.identifier !== undefined) {
+      this.log(`link ${st.id} from ${st.identifier} closed${err ? `: ${err.message}` : ''}`);
+    }
+  }
+
+  private message(st: LinkState, plaintext: Uint8Array): void {
+    let m: RoutedMessage;
+    try {
+      m = decodeRouted(plaintext);
+    } catch (e) {
+      this.log(`link ${st.id}: ${(e as Error).message}; closing`);
+      st.link.close(e as PosternError);
+      return;
+    }
+    const to = m.onward[0];
+    if (to === undefined) return;
+    if (to === 'authority' || to === 'relays' || to === 'hub') {
+      this.service(st, to, m);
+      return;
+    }
+    if (!st.member) return; // closed by default: only members reach other nodes
+    if (to.startsWith('relay:')) {
+      const name = to.slice(6);
+      const r = this.relays.get(name);
+      const dest = r === undefined ? undefined : this.links.get(r.linkId);
+      if (dest === undefined) {
+        this.reply(st, m.ret, { code: 'POSTERN_RELAY_OFFLINE', message: `relay ${name} is offline`, hint: 'the customer agent is not connected' }, true);
+        return;
+      }
+      st.peers.add(dest.id);
+      dest.peers.add(st.id);
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload);
+      return;
+    }
+    if (to.startsWith('link:')) {
+      const dest = this.links.get(to);
+      if (dest === undefined || !st.peers.has(to)) {
+        this.reply(st, m.ret, { code: 'POSTERN_PEER_GONE', message: 'the other node is no longer connected' }, true);
+        return;
+      }
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload);
+    }
+  }
+
+  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array): void {
+    if (onward.length === 0 || ret.length > 8) return;
+    try {
+      dest.link.send([encodeRouteHeader(onward, ret), payload]);
+    } catch {
+      return;
+    }
+    // Backpressure: a slow destination pauses the sender instead of growing our memory.
+    if (!src.paused && dest.link.writableLength > this.limits.forwardHighWaterBytes) {
+      src.paused = true;
+      src.link.socket.pause();
+      dest.link.socket.once('drain', () => {
+        src.paused = false;
+        src.link.socket.resume();
+      });
+      dest.link.socket.once('close', () => {
+        if (src.paused) {
+          src.paused = false;
+          src.link.socket.resume();
+        }
+      });
+    }
+  }
+
+  private reply(st: LinkState, ret: string[], body: Record<string, unknown>, asError = false): void {
+    if (ret.length === 0 || st.link.closed) return;
+    try {
+      st.link.send([encodeRouteHeader(ret, asError ? ['hub-error'] : []), utf8(JSON.stringify(body))]);
+    } catch {
+      /* link closing */
+    }
+  }
+
+  private service(st: LinkState, to: string, m: RoutedMessage): void {
+    let req: Record<string, unknown>;
+    try {
+      if (m.payload.length > MAX_REQUEST) throw new Error('request too large');
+      const v = JSON.parse(fromUtf8(m.payload)) as unknown;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+      req = v as Record<string, unknown>;
+    } catch {
+      this.reply(st, m.ret, { ok: false, code: 'POSTERN_BAD_REQUEST', message: 'malformed request' });
+      return;
+    }
+    const id = typeof req['id'] === 'number' ? req['id'] : null;
+    const answer = (body: Record<string, unknown>) => this.reply(st, m.ret, { ...body, id });
+    const op = req['op'];
+    if (to === 'hub') {
+      answer(op === 'ping' ? { ok: true } : { ok: false, code: 'POSTERN_BAD_REQUEST', message: 'unknown op' });
+      return;
+    }
+    const caller = { identifier: st.identifier! };
+    if (to === 'authority') {
+      if (op === 'enroll') {
+        if (++st.enrollAttempts > this.limits.maxEnrollAttemptsPerLink) {
+          this.log(`link ${st.id} from ${st.ip}: too many enrollment attempts; closing`);
+          answer({ ok: false, code: 'POSTERN_TOO_MANY_ATTEMPTS', message: 'too many enrollment attempts' });
+          st.link.close(new PosternError('POSTERN_TOO_MANY_ATTEMPTS', 'too many enrollment attempts'));
+          return;
+        }
+      } else if (!this.activeMember(st)) {
+        answer({ ok: false, code: 'POSTERN_NOT_A_MEMBER', message: 'enroll first', hint: 'this identity is not a member of the project' });
+        return;
+      }
+      const res = this.authority.handle(caller, req);
+      if (res['ok'] === true && op === 'enroll') {
+        st.member = true;
+        const mem = this.store.getMember(caller.identifier);
+        this.log(`node ${caller.identifier} enrolled (role ${mem?.role ?? '?'}${mem?.relay ? `, relay ${mem.relay}` : ''})`);
+      } else if (res['ok'] !== true && op === 'enroll') {
+        this.log(`enrollment by ${caller.identifier} from ${st.ip} refused: ${String(res['code'])}`);
+      } else if (res['ok'] === true && op === 'revoke') {
+        this.revoked((res['revoked'] as string[] | undefined) ?? []);
+      } else if (res['ok'] === true && op === 'create-ticket') {
+        this.log(`ticket minted by ${caller.identifier}`);
+      }
+      answer(res);
+      return;
+    }
+    // relays
+    if (!this.activeMember(st)) {
+      answer({ ok: false, code: 'POSTERN_NOT_A_MEMBER', message: 'enroll first' });
+      return;
+    }
+    if (op === 'create-relay') answer(this.createRelay(st, req['name']));
+    else if (op === 'list-relays') answer(this.listRelays(st));
+    else answer({ ok: false, code: 'POSTERN_BAD_REQUEST', message: 'unknown op' });
+  }
+
+  private activeMember(st: LinkState): boolean {
+    if (!st.member || st.identifier === undefined) return false;
+    const m = this.store.getMember(st.identifier);
+    return m !== undefined && m.revokedAt === null;
+  }
+
+  private createRelay(st: LinkState, nameArg: unknown): Record<string, unknown> {
+    const who = st.identifier!;
+    if (typeof nameArg !== 'string' || !RELAY_NAME_RE.test(nameArg)) {
+      return { ok: false, code: 'POSTERN_BAD_NAME', message: 'invalid relay name' };
+    }
+    const member = this.store.getMember(who)!;
+    if (member.relay !== nameArg) {
+      this.log(`relay ${nameArg} refused for ${who}: its membership allows ${member.relay ?? 'no relay'}`);
+      return {
+        ok: false,
+        code: 'POSTERN_RELAY_FORBIDDEN',
+        message: `this node may not create relay ${nameArg}`,
+        hint: member.relay ? `its ticket allows relay ${member.relay}` : 'its ticket allows no relay; mint one with --relay NAME',
+      };
+    }
+    if (this.store.countRelaysOwnedBy(who) >= this.limits.maxRelaysPerIdentity && this.store.getRelay(nameArg)?.owner !== who) {
+      return { ok: false, code: 'POSTERN_TOO_MANY_RELAYS', message: 'relay limit reached for this identity' };
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const claim = this.store.claimRelay(nameArg, who, now);
+    if (!claim.ok) {
+      this.log(`relay ${nameArg} refused for ${who}: held by ${claim.owner}`);
+      return { ok: false, code: 'POSTERN_RELAY_TAKEN', message: `relay ${nameArg} belongs to another identity` };
+    }
+    const prev = this.relays.get(nameArg);
+    if (prev !== undefined && prev.linkId !== st.id) this.links.get(prev.linkId)?.relays.delete(nameArg);
+    this.relays.set(nameArg, { linkId: st.id, since: now });
+    st.relays.add(nameArg);
+    this.log(`relay ${nameArg} created by ${who}`);
+    return { ok: true, name: nameArg };
+  }
+
+  private listRelays(st: LinkState): Record<string, unknown> {
+    const m = this.store.getMember(st.identifier!)!;
+    if (m.role !== 'admin' && m.role !== 'enroller') {
+      return { ok: false, code: 'POSTERN_FORBIDDEN', message: 'only the vendor may list relays' };
+    }
+    const relays = [...this.relays].map(([name, r]) => ({
+      name,
+      identifier: this.links.get(r.linkId)?.identifier ?? null,
+      onlineSince: new Date(r.since * 1000).toISOString(),
+    }));
+    return { ok: true, relays };
+  }
+
+  private revoked(identifiers: string[]): void {
+    for (const st of this.links.values()) {
+      if (st.identifier !== undefined && identifiers.includes(st.identifier)) {
+        this.log(`closing link ${st.id}: ${st.identifier} revoked`);
+        st.link.close(new PosternError('POSTERN_MEMBER_REVOKED', 'membership revoked'));
+      }
+    }
+  }
+
+  onlineRelays(): string[] {
+    return [...this.relays.keys()];
+  }
+
+  async close(): Promise<void> {
+    for (const st of this.links.values()) st.link.close(new PosternError('POSTERN_HUB_STOPPING', 'hub stopping'));
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.store.close();
+  }
+}
+
+export function parseListen(s: string): HostPort {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) {
+    throw new PosternError('POSTERN_BAD_ADDRESS', `invalid listen address ${JSON.stringify(s)}`, 'use HOST:PORT, e.g. 127.0.0.1:4000');
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
