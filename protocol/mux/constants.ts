@@ -30,7 +30,7 @@ export const MAX_WINDOW = 0x7fffffff;
 export const MAX_STREAM_ID = 0xffffffff;
 
 /** Tunables (defaults). */
-export const DEFAULT_INITIAL_WINDOW = 256 * 1024;
+export const DEFAULT_INITIAL_WINDOW = 1024 * 1024;
 export const DEFAULT_MAX_STREAMS = 1024;
 /** A channel message carries at most 65,511 plaintext bytes; a DATA frame fits in one. */
 export const DEFAULT_MAX_FRAME_PAYLOAD = 65_000;

@@ -5,10 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const NODE = process.execPath;
+/** The Node.js pinned in node_modules (24), whatever Node runs the tests. */
+export const NODE = existsSync(`${ROOT}node_modules/node/bin/node`) ? `${ROOT}node_modules/node/bin/node` : process.execPath;
 export const CLI = `${ROOT}bin/run.js`;
 
 export interface CliResult {

@@ -19,6 +19,8 @@ import { saveAdminProject, cliIdentity } from '../admin/project.ts';
 export interface HubInitOptions {
   dir: string;
   listen?: string;
+  /** HOST:PORT that nodes dial, when it differs from the listen address (NAT, load balancer). */
+  publicAddress?: string;
   name?: string;
   home?: string;
 }
@@ -29,6 +31,7 @@ export interface HubInitResult {
   authorityIdentifier: string;
   adminIdentifier: string;
   listen: string;
+  publicAddress: string;
 }
 
 export function initHub(o: HubInitOptions): HubInitResult {
@@ -37,6 +40,10 @@ export function initHub(o: HubInitOptions): HubInitResult {
     throw new PosternError('POSTERN_HUB_EXISTS', `a hub already exists in ${o.dir}`, 'use another --dir, or `postern hub start --dir` to run it');
   }
   const listen = parseListen(o.listen ?? '127.0.0.1:4000');
+  const publicAddress = formatHostPort(parseListen(o.publicAddress ?? formatHostPort(listen)));
+  if (/^(0\.0\.0\.0|::)$/.test(parseListen(publicAddress).host)) {
+    throw new PosternError('POSTERN_BAD_ADDRESS', `nodes cannot dial ${publicAddress}`, 'pass --public-address HOST:PORT, the address nodes reach the hub at');
+  }
   ensureDir(o.dir);
   const vault = FileVault.open(p.vault);
   const hubId = loadOrCreateIdentity(vault);
@@ -44,7 +51,7 @@ export function initHub(o: HubInitOptions): HubInitResult {
   const project = `P${randomBytes(8).toString('hex')}`;
   const store = openSqliteStore(p.db);
   try {
-    const file: HubFile = { version: 1, project, name: o.name ?? 'hub', listen: formatHostPort(listen), createdAt: Math.floor(Date.now() / 1000) };
+    const file: HubFile = { version: 1, project, name: o.name ?? 'hub', listen: formatHostPort(listen), publicAddress, createdAt: Math.floor(Date.now() / 1000) };
     writeJsonFile(p.hub, file);
     store.setMeta('project', project);
     const authority = new Authority({
@@ -52,7 +59,7 @@ export function initHub(o: HubInitOptions): HubInitResult {
       vault,
       project,
       hubPublicKey: hubId.publicKey,
-      routes: [`tcp:${formatHostPort(listen)}`],
+      routes: [`tcp:${publicAddress}`],
       credentialTtl: 3600,
       now: () => Math.floor(Date.now() / 1000),
     });
@@ -61,7 +68,7 @@ export function initHub(o: HubInitOptions): HubInitResult {
     const { credential } = authority.bootstrapAdmin(admin.identifier);
     saveAdminProject(home, {
       project,
-      routes: [`tcp:${formatHostPort(listen)}`],
+      routes: [`tcp:${publicAddress}`],
       hubIdentifier: hubId.identifier,
       authorityPublicKey: authority.publicKey,
       hubDir: o.dir,
@@ -73,6 +80,7 @@ export function initHub(o: HubInitOptions): HubInitResult {
       authorityIdentifier: authority.identifier,
       adminIdentifier: admin.identifier,
       listen: formatHostPort(listen),
+      publicAddress,
     };
   } finally {
     store.close();

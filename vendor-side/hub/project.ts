@@ -9,6 +9,8 @@ export interface HubFile {
   project: string;
   name: string;
   listen: string;
+  /** The address nodes dial (put in tickets); defaults to `listen`. */
+  publicAddress?: string;
   createdAt: number;
 }
 

@@ -73,7 +73,7 @@ export class Hub {
       vault,
       project: file.project,
       hubPublicKey: this.identity.publicKey,
-      routes: [`tcp:${formatHostPort(listen)}`],
+      routes: [`tcp:${file.publicAddress ?? file.listen}`],
       credentialTtl: this.limits.credentialTtl,
       now: () => Math.floor(Date.now() / 1000),
     });

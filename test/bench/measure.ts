@@ -1,0 +1,127 @@
+/** Measurements for the portal bench: bulk throughput, HTTP latency and rate, connect → first byte. */
+import { connect, createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { Agent, request } from 'undici';
+import { listen } from '../helpers/processes.ts';
+
+const CHUNK = Buffer.alloc(256 * 1024, 0x61);
+
+/** A target that sends `bytes` on connect ("down") or swallows what it gets and answers its count ("up"). */
+export async function bulkTarget(): Promise<{ server: Server; port: number }> {
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => {});
+    s.once('data', (first: Buffer) => {
+      const cmd = first.toString('latin1', 0, 1);
+      if (cmd === 'D') {
+        let left = Number(first.toString('latin1', 1).trim());
+        const pump = () => {
+          while (left > 0) {
+            const n = Math.min(left, CHUNK.length);
+            left -= n;
+            if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void s.once('drain', pump);
+          }
+          s.end();
+        };
+        pump();
+      } else {
+        let got = first.length - 1;
+        s.on('data', (d: Buffer) => (got += d.length));
+        s.on('end', () => s.end(String(got)));
+      }
+    });
+  });
+  return { server, port: await listen(server) };
+}
+
+export async function bulkDown(port: number, bytes: number): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let got = 0;
+    s.on('connect', () => s.write(`D${bytes}\n`));
+    s.on('data', (d: Buffer) => (got += d.length));
+    s.on('end', () => (got === bytes ? resolve() : reject(new Error(`got ${got} of ${bytes}`))));
+    s.on('error', reject);
+  });
+  return bytes / ((performance.now() - t0) / 1000);
+}
+
+export async function bulkUp(port: number, bytes: number): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let left = bytes;
+    let answer = '';
+    s.on('connect', () => {
+      s.write('U');
+      const pump = () => {
+        while (left > 0) {
+          const n = Math.min(left, CHUNK.length);
+          left -= n;
+          if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+    s.on('data', (d: Buffer) => (answer += d.toString()));
+    s.on('end', () => (Number(answer) === bytes ? resolve() : reject(new Error(`target got ${answer} of ${bytes}`))));
+    s.on('error', reject);
+  });
+  return bytes / ((performance.now() - t0) / 1000);
+}
+
+export async function httpTarget(): Promise<{ server: Server; port: number }> {
+  const body = Buffer.alloc(1024, 0x62);
+  const server = createHttpServer((_req, res) => {
+    res.setHeader('content-length', body.length);
+    res.end(body);
+  });
+  return { server: server as unknown as Server, port: await listen(server as unknown as Server) };
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+/** Requests over `concurrency` keep-alive connections, bounded by count and time. */
+export async function httpLoad(port: number, concurrency: number, maxRequests: number, maxMs: number): Promise<{ rps: number; p50: number; p99: number }> {
+  const agent = new Agent({ connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
+  const lat: number[] = [];
+  const start = performance.now();
+  let issued = 0;
+  const worker = async () => {
+    while (issued < maxRequests && performance.now() - start < maxMs) {
+      issued++;
+      const t = performance.now();
+      const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent });
+      await r.body.arrayBuffer();
+      lat.push((performance.now() - t) * 1000);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const secs = (performance.now() - start) / 1000;
+  await agent.close();
+  lat.sort((a, b) => a - b);
+  return { rps: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+/** New TCP connection → first byte of an HTTP answer, p50 over `n` connections (µs). */
+export async function connectToFirstByte(port: number, n: number): Promise<number> {
+  const lat: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      s.on('connect', () => s.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+      s.once('data', () => {
+        lat.push((performance.now() - t) * 1000);
+        s.destroy();
+        resolve();
+      });
+      s.on('error', reject);
+    });
+  }
+  lat.sort((a, b) => a - b);
+  return pct(lat, 50);
+}

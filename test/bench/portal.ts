@@ -1,0 +1,112 @@
+/**
+ * npm run bench [-- --quick] [--json FILE]
+ *
+ * The same workloads, in one run, through: a direct loopback connection (the
+ * reference), `ssh -L` (default cipher and aes128-gcm, when sshd is
+ * installed) and Postern's full path: client → inlet node → hub → outlet
+ * node → target, all real processes on loopback. Prints each figure with its
+ * ratio to the direct path of the same run. Not part of `npm test`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, httpLoad, httpTarget } from './measure.ts';
+import { startPostern } from './setup.ts';
+import { sshAvailable, startSsh } from './ssh.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const jsonFile = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+const GiB = 1024 ** 3;
+const BULK = quick ? 256 * 1024 ** 2 : GiB;
+const LAT_N = quick ? 2000 : 10_000;
+const LOAD_N = quick ? 20_000 : 100_000;
+const LOAD_C = 256;
+
+interface Row {
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+}
+const rows: Row[] = [];
+const add = (scenario: string, metric: string, value: number, unit: string) => rows.push({ scenario, metric, value, unit });
+
+function procStats(pid: number): { cpu: number; rss: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const hz = 100;
+    const cpu = (Number(stat[11]) + Number(stat[12])) / hz;
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpu, rss: hwm ? Number(hwm[1]) * 1024 : 0 };
+  } catch {
+    return { cpu: 0, rss: 0 };
+  }
+}
+
+async function measurePath(name: string, bulkPort: number, httpPort: number, pids?: Record<string, number>): Promise<void> {
+  const before = pids ? Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procStats(p)])) : {};
+  const down = await bulkDown(bulkPort, BULK);
+  const up = await bulkUp(bulkPort, BULK);
+  if (pids) {
+    for (const [k, p] of Object.entries(pids)) {
+      const s = procStats(p);
+      add(name, `CPU s/GiB (${k})`, (s.cpu - before[k]!.cpu) / ((2 * BULK) / GiB), 's');
+    }
+  }
+  add(name, 'bulk down', down / 1e6, 'MB/s');
+  add(name, 'bulk up', up / 1e6, 'MB/s');
+  const c1 = await httpLoad(httpPort, 1, LAT_N, 20_000);
+  add(name, '1 KiB HTTP p50 (c=1)', c1.p50, 'µs');
+  add(name, '1 KiB HTTP p99 (c=1)', c1.p99, 'µs');
+  const c256 = await httpLoad(httpPort, LOAD_C, LOAD_N, 30_000);
+  add(name, `req/s (c=${LOAD_C})`, c256.rps, 'req/s');
+  add(name, `p99 (c=${LOAD_C})`, c256.p99, 'µs');
+  add(name, 'new conn → first byte p50', (await connectToFirstByte(httpPort, quick ? 200 : 1000)) / 1000, 'ms');
+  if (pids) for (const [k, p] of Object.entries(pids)) add(name, `peak RSS (${k})`, procStats(p).rss / 1024 ** 2, 'MiB');
+}
+
+async function main(): Promise<void> {
+  const bulk = await bulkTarget();
+  const http = await httpTarget();
+  console.log(`bench: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, bulk ${BULK / 1024 ** 2} MiB each way`);
+  try {
+    await measurePath('direct', bulk.port, http.port);
+    if (sshAvailable()) {
+      const ssh = await startSsh();
+      try {
+        await measurePath('ssh -L', await ssh.forward(bulk.port), await ssh.forward(http.port));
+        await measurePath('ssh -L aes128-gcm', await ssh.forward(bulk.port, 'aes128-gcm@openssh.com'), await ssh.forward(http.port, 'aes128-gcm@openssh.com'));
+      } finally {
+        await ssh.close();
+      }
+    } else {
+      console.log('ssh -L skipped: install openssh-server (apt-get install openssh-server) to compare');
+    }
+    const p = await startPostern({ bulk: bulk.port, http: http.port });
+    try {
+      await measurePath('postern', await p.inlet('bulk'), await p.inlet('http'), await p.pids());
+    } finally {
+      await p.close();
+    }
+  } finally {
+    bulk.server.close();
+    http.server.close();
+  }
+  const ref = (metric: string) => rows.find((r) => r.scenario === 'direct' && r.metric === metric)?.value;
+  const lines = [['scenario', 'metric', 'value', 'unit', 'vs direct']];
+  for (const r of rows) {
+    const d = ref(r.metric);
+    lines.push([r.scenario, r.metric, r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2), r.unit, d && r.scenario !== 'direct' ? `${(r.value / d).toFixed(2)}×` : '']);
+  }
+  const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  for (const l of lines) console.log(l.map((v, i) => (i === 2 ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  '));
+  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(rows, null, 2)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
