@@ -24,6 +24,8 @@ export interface PortalChannelOptions {
   handshakeTimeoutMs?: number;
   initialWindow?: number;
   maxStreams?: number;
+  /** End-to-end keepalive interval (default 10 s; silence for 3 intervals closes the channel). */
+  keepaliveMs?: number;
 }
 
 export class PortalChannel {
@@ -37,6 +39,8 @@ export class PortalChannel {
   readonly mux: MuxSession;
   private readonly o: PortalChannelOptions;
   closeError: PosternError | undefined;
+  private lastHeard = 0;
+  private keepalive: NodeJS.Timeout | undefined;
 
   constructor(o: PortalChannelOptions) {
     this.o = o;
@@ -45,7 +49,17 @@ export class PortalChannel {
     this.routeLearned = !o.initiator;
     this.mux = new MuxSession({
       initiator: o.initiator,
-      send: (parts) => this.driver.send(parts),
+      send: (parts) => {
+        try {
+          this.driver.send(parts);
+        } catch (e) {
+          // The hub link is gone or the channel closed: end every stream with that reason.
+          queueMicrotask(() => this.close(e instanceof PosternError ? e : new PosternError('POSTERN_CHANNEL_CLOSED', String(e))));
+        }
+      },
+      onPong: () => {
+        this.lastHeard = Date.now();
+      },
       initialWindow: o.initialWindow,
       maxStreams: o.maxStreams,
       onOpen: (stream, target) => o.onStream?.(this, stream, target),
@@ -56,8 +70,13 @@ export class PortalChannel {
       trust: o.trust,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       sendRaw: (parts) => o.send(this.remoteRoute, [this.address], parts),
-      onEstablished: () => o.onEstablished?.(this),
+      onEstablished: () => {
+        this.lastHeard = Date.now();
+        this.startKeepalive();
+        o.onEstablished?.(this);
+      },
       onMessage: (plaintext) => {
+        this.lastHeard = Date.now();
         try {
           this.mux.receive(plaintext);
         } catch (e) {
@@ -65,11 +84,17 @@ export class PortalChannel {
         }
       },
       onClose: (err) => {
+        clearInterval(this.keepalive);
         this.closeError = err;
         this.mux.close(err?.message ?? 'channel closed');
         o.onClose?.(this, err);
       },
     });
+  }
+
+  /** The hub-side address of the other node's link (`link:ID`), once known. */
+  get remoteHop(): string | undefined {
+    return this.routeLearned ? this.remoteRoute[0] : undefined;
   }
 
   get peer(): PeerInfo | undefined {
@@ -82,6 +107,22 @@ export class PortalChannel {
 
   get closed(): boolean {
     return this.driver.isClosed;
+  }
+
+  /**
+   * End-to-end liveness: a PING every `keepaliveMs` while the channel is
+   * open; nothing heard for three intervals closes it (and resets its streams).
+   */
+  private startKeepalive(): void {
+    const ms = this.o.keepaliveMs ?? 10_000;
+    this.keepalive = setInterval(() => {
+      if (Date.now() - this.lastHeard > 3 * ms) {
+        this.close(new PosternError('POSTERN_PEER_SILENT', `no answer from the other node for ${(3 * ms) / 1000} s`));
+        return;
+      }
+      this.mux.ping(Date.now() & 0x7fffffff);
+    }, ms);
+    this.keepalive.unref();
   }
 
   start(): void {

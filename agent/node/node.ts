@@ -33,6 +33,7 @@ import {
 } from './state.ts';
 
 export const HUB_ERROR_ADDRESS = 'hub-error';
+export const PEER_GONE_ADDRESS = 'peer-gone';
 const MAX_CHANNELS = 1024;
 
 export interface NodeOptions {
@@ -89,6 +90,7 @@ export class PosternNode {
   private readonly channels = new Map<string, PortalChannel>();
   private readonly toRelay = new Map<string, Promise<PortalChannel>>();
   private control: Server | undefined;
+  private readonly keepaliveMs: number | undefined;
   private closed = false;
   lastError: string | null = null;
 
@@ -98,6 +100,7 @@ export class PosternNode {
     this.identity = identity;
     this.hub = hub;
     this.log = o.log ?? (() => {});
+    this.keepaliveMs = o.keepaliveMs;
     this.resources = loadResources(paths);
     this.hubClient = new HubClient({
       hub,
@@ -108,6 +111,10 @@ export class PosternNode {
       onConnected: () => this.onHubConnected(),
       onDisconnected: (e) => {
         this.relaysReady.clear();
+        // Every end-to-end channel runs through the hub link: end them all with a clear reason.
+        for (const ch of [...this.channels.values()]) {
+          ch.close(new PosternError('POSTERN_HUB_DISCONNECTED', 'the link to the hub was lost'));
+        }
         this.lastError = e?.message ?? 'hub link closed';
         this.log(`disconnected from hub: ${this.lastError}`);
       },
@@ -264,6 +271,13 @@ export class PosternNode {
   private routed(m: RoutedMessage): void {
     const to = m.onward[0];
     if (m.onward.length !== 1 || to === undefined) return;
+    if (to === PEER_GONE_ADDRESS) {
+      const gone = m.ret[0];
+      for (const ch of [...this.channels.values()]) {
+        if (gone !== undefined && ch.remoteHop === gone) ch.close(new PosternError('POSTERN_PEER_GONE', 'the other node disconnected from the hub'));
+      }
+      return;
+    }
     if (to === LISTENER_ADDRESS) {
       if (this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
       const ch = this.newChannel(false, m.ret);
@@ -297,6 +311,7 @@ export class PosternNode {
         now: () => Math.floor(Date.now() / 1000),
       },
       remoteRoute,
+      ...(this.keepaliveMs !== undefined ? { keepaliveMs: this.keepaliveMs } : {}),
       send: (onward, ret, parts) => this.hubClient.sendRouted(onward, ret, parts),
       onStream: (c, stream, target) => this.incomingStream(c, stream, target),
       onEstablished: (c) => {

@@ -6,6 +6,12 @@ import { PosternNode, type NodeStatus } from './node.ts';
 import { nodePaths } from './state.ts';
 import { dropStashedTicket, takeStashedTicket } from './daemon.ts';
 
+/** POSTERN_KEEPALIVE_MS: keepalive interval for the hub link and channels (tests use short ones). */
+function keepaliveFromEnv(): number | undefined {
+  const v = Number(process.env['POSTERN_KEEPALIVE_MS']);
+  return Number.isInteger(v) && v >= 100 && v <= 600_000 ? v : undefined;
+}
+
 export interface RunOptions {
   name: string;
   home?: string;
@@ -23,6 +29,7 @@ export async function runNode(o: RunOptions): Promise<PosternNode> {
       home: o.home,
       ...(stashed !== undefined ? { ticket: decodeTicket(stashed) } : {}),
       log: o.log,
+      ...(keepaliveFromEnv() !== undefined ? { keepaliveMs: keepaliveFromEnv() } : {}),
     });
   } catch (e) {
     const err = e instanceof PosternError ? e : new PosternError('POSTERN_INTERNAL', e instanceof Error ? e.message : String(e));

@@ -19,6 +19,7 @@ import { Authority } from './authority/index.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.ts';
 import { hubPaths, readHubFile } from './project.ts';
 
+export const PEER_GONE_ADDRESS = 'peer-gone';
 const RELAY_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const MAX_REQUEST = 64 * 1024;
 
@@ -168,7 +169,17 @@ export class Hub {
         this.log(`relay ${name} offline`);
       }
     }
-    for (const other of st.peers) this.links.get(other)?.peers.delete(st.id);
+    for (const other of st.peers) {
+      const o = this.links.get(other);
+      if (o === undefined) continue;
+      o.peers.delete(st.id);
+      // Channels through this link are dead: say so at once rather than let them time out.
+      try {
+        o.link.send([encodeRouteHeader([PEER_GONE_ADDRESS], [st.id]), new Uint8Array(0)]);
+      } catch {
+        /* closing too */
+      }
+    }
     if (st.identifier === undefined && err !== undefined) {
       this.log(`channel from ${st.ip} refused: ${err.message}`);
     } else if (st.identifier !== undefined) {
