@@ -1,0 +1,130 @@
+/**
+ * The hub's limits, each tested with a misbehaving peer over a real socket:
+ * frame size, handshake timeout, unauthenticated connections per address,
+ * garbage handshakes, enrollment attempts per link.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { initHub } from '../../vendor-side/hub/init.ts';
+import { Hub } from '../../vendor-side/hub/server.ts';
+import { HubClient } from '../../agent/node/hub-client.ts';
+import { loadOrCreateIdentity } from '../../agent/node/identity.ts';
+import { MemoryVault } from '../../protocol/vault/index.ts';
+import { identifierOf } from '../../protocol/identity/index.ts';
+import { loadAdminProject } from '../../vendor-side/admin/project.ts';
+import { frameHeader } from '../../agent/transport/frame-decoder.ts';
+import type { PosternError } from '../../protocol/errors.ts';
+
+let root: string;
+let hub: Hub;
+let port: number;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'postern-limits-'));
+  initHub({ dir: join(root, 'hub'), listen: '127.0.0.1:0', publicAddress: '127.0.0.1:1', home: join(root, 'admin') });
+  hub = new Hub({
+    dir: join(root, 'hub'),
+    listen: { host: '127.0.0.1', port: 0 },
+    log: (l) => lines.push(l),
+    limits: { maxUnauthenticatedPerIp: 3, handshakeTimeoutMs: 400, maxEnrollAttemptsPerLink: 2 },
+  });
+  port = (await hub.start()).port;
+});
+
+afterAll(async () => {
+  await hub?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function raw(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+function closedWithin(s: Socket, ms: number): Promise<number> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    if (s.destroyed) return resolve(0);
+    s.on('error', () => {});
+    s.on('close', () => resolve(Date.now() - t0));
+    setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms).unref();
+  });
+}
+
+describe('hub limits against misbehaving peers', () => {
+  it('closes a link announcing a frame above 65,535 bytes before reading it', async () => {
+    const s = await raw();
+    s.write(frameHeader(65536));
+    await closedWithin(s, 2000);
+    expect(lines.join('\n')).toMatch(/frame length 65536 outside 1\.\.65535/);
+  });
+
+  it('closes a link sending a zero-length frame', async () => {
+    const s = await raw();
+    s.write(frameHeader(0));
+    await closedWithin(s, 2000);
+  });
+
+  it('closes a connection that does not finish its handshake in time (400 ms here)', async () => {
+    const s = await raw();
+    const ms = await closedWithin(s, 3000);
+    expect(ms).toBeGreaterThanOrEqual(300);
+    expect(lines.join('\n')).toMatch(/did not complete within 400 ms/);
+  });
+
+  it('refuses a garbage third handshake message', async () => {
+    const s = await raw();
+    s.write(Buffer.concat([frameHeader(32), randomBytes(32)]));
+    await new Promise((r) => s.once('data', r)); // message 2
+    s.write(Buffer.concat([frameHeader(100), randomBytes(100)]));
+    await closedWithin(s, 2000);
+    expect(lines.join('\n')).toMatch(/refused: Noise handshake failed/);
+  });
+
+  it('caps unauthenticated connections per address (3 here)', async () => {
+    const idle = [await raw(), await raw(), await raw()];
+    const fourth = await raw();
+    await closedWithin(fourth, 2000);
+    expect(lines.join('\n')).toMatch(/too many unauthenticated connections/);
+    for (const s of idle) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await raw();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(again.destroyed).toBe(false);
+    again.destroy();
+  });
+
+  it('closes a link after too many enrollment attempts (2 here)', async () => {
+    const admin = loadAdminProject(join(root, 'admin'));
+    const identity = loadOrCreateIdentity(new MemoryVault());
+    const client = new HubClient({
+      hub: { project: admin.project, routes: [`tcp:127.0.0.1:${port}`], hubIdentifier: identifierOf(hub.identity.publicKey), authorityPublicKey: admin.authorityPublicKey },
+      identity,
+      credentials: () => [],
+      onRouted: () => {},
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
+    client.start();
+    await client.waitConnected(true);
+    const bad = { op: 'enroll', secret: 'ab'.repeat(32) };
+    await expect(client.request('authority', bad)).rejects.toMatchObject({ code: 'POSTERN_TICKET_UNKNOWN' });
+    await expect(client.request('authority', bad)).rejects.toMatchObject({ code: 'POSTERN_TICKET_UNKNOWN' });
+    const third = await client.request('authority', bad).catch((e: PosternError) => e);
+    expect(['POSTERN_TOO_MANY_ATTEMPTS', 'POSTERN_HUB_DISCONNECTED']).toContain((third as PosternError).code);
+    expect(lines.join('\n')).toMatch(/too many enrollment attempts; closing/);
+    client.stop();
+  });
+
+  it('never logs a ticket secret', () => {
+    expect(lines.join('\n')).not.toMatch(/ab{0}(ab){32}/);
+    expect(lines.join('\n')).not.toMatch(/pstn1_/);
+  });
+});
