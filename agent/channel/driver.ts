@@ -17,7 +17,10 @@ export interface DriverOptions extends SecureChannelOptions {
   /** Send one raw message (handshake or transport) made of consecutive parts. */
   sendRaw: (parts: Uint8Array[]) => void;
   onEstablished?: (peer: PeerInfo) => void;
-  onMessage?: (plaintext: Uint8Array) => void;
+  /** `relayed` is set for relay messages (links only, see `allowRelay`). */
+  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array) => void;
+  /** Accept relay messages (a header sealed, a payload authenticated): node↔hub links only. */
+  allowRelay?: boolean;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
 }
@@ -59,7 +62,12 @@ export class ChannelDriver {
     if (this.closed) return;
     this.guard(() => {
       if (this.transport !== undefined) {
-        this.o.onMessage?.(this.transport.open(msg));
+        if (this.o.allowRelay) {
+          const m = this.transport.openMessage(msg);
+          this.o.onMessage?.(m.plaintext, m.relayed);
+        } else {
+          this.o.onMessage?.(this.transport.open(msg));
+        }
         return;
       }
       const r = this.hs!.receive(msg);
@@ -82,6 +90,13 @@ export class ChannelDriver {
     if (this.closed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     if (this.transport === undefined) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
     this.o.sendRaw(this.transport.sealParts(parts));
+  }
+
+  /** Send a relay message: `header` sealed, `payload` authenticated and sent as it is. */
+  sendRelay(header: Uint8Array, payload: Uint8Array[]): void {
+    if (this.closed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
+    if (this.transport === undefined) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
+    this.o.sendRaw(this.transport.sealRelay(header, payload));
   }
 
   close(error?: PosternError): void {

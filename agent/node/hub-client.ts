@@ -121,7 +121,7 @@ export class HubClient {
       },
       idleTimeoutMs: (this.o.keepaliveMs ?? 10_000) * 3,
       onEstablished: (_l: TcpLink, _p: PeerInfo) => this.established(),
-      onMessage: (m) => this.receive(m),
+      onMessage: (m, relayed) => this.receive(m, relayed),
       onClose: (err) => this.closed(err),
     });
   }
@@ -179,10 +179,18 @@ export class HubClient {
     this.reconnectTimer.unref();
   }
 
-  private receive(plaintext: Uint8Array): void {
+  private receive(plaintext: Uint8Array, relayed?: Uint8Array): void {
     let msg: RoutedMessage;
     try {
       msg = decodeRouted(plaintext);
+      if (relayed !== undefined) {
+        // Relay messages carry end-to-end channel traffic only, never hub answers.
+        const to = msg.onward[0] ?? '';
+        if (msg.payload.length !== 0 || !(to === 'listener' || to.startsWith('ch-'))) {
+          throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${to}`);
+        }
+        msg = { ...msg, payload: relayed };
+      }
     } catch (e) {
       this.link?.close(e as PosternError);
       return;
@@ -212,13 +220,17 @@ export class HubClient {
     else p.reject(new PosternError(String(body['code'] ?? 'POSTERN_HUB_ERROR'), String(body['message'] ?? 'the hub refused the request'), typeof body['hint'] === 'string' ? body['hint'] : undefined));
   }
 
-  /** Send a routed message through the hub. */
-  sendRouted(onward: string[], ret: string[], parts: Uint8Array[]): void {
+  /**
+   * Send a routed message through the hub. `relay`: the parts are end-to-end
+   * ciphertext, so the link seals only the route header and authenticates them.
+   */
+  sendRouted(onward: string[], ret: string[], parts: Uint8Array[], relay = false): void {
     const link = this.link;
     if (link === undefined || !link.established) {
       throw new PosternError('POSTERN_HUB_DISCONNECTED', 'not connected to the hub', 'the node reconnects by itself; try again shortly');
     }
-    link.send([encodeRouteHeader(onward, ret), ...parts]);
+    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts);
+    else link.send([encodeRouteHeader(onward, ret), ...parts]);
   }
 
   /** One request/response exchange with a hub service address. */

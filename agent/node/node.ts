@@ -312,7 +312,7 @@ export class PosternNode {
       },
       remoteRoute,
       ...(this.keepaliveMs !== undefined ? { keepaliveMs: this.keepaliveMs } : {}),
-      send: (onward, ret, parts) => this.hubClient.sendRouted(onward, ret, parts),
+      send: (onward, ret, parts) => this.hubClient.sendRouted(onward, ret, parts, true),
       onStream: (c, stream, target) => this.incomingStream(c, stream, target),
       onEstablished: (c) => {
         if (!initiator) this.log(`secure channel from ${c.peer!.identifier} established`);

@@ -6,7 +6,9 @@
  * Half-close travels both ways (socket end ⇄ FIN); a reset destroys the socket.
  */
 import type { Socket } from 'node:net';
-import { RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
+import { DEFAULT_MAX_FRAME_PAYLOAD, RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
+
+const FRAME = DEFAULT_MAX_FRAME_PAYLOAD;
 
 export interface PipeEvents {
   onReset?: (reason: number, message: string, remote: boolean) => void;
@@ -14,7 +16,11 @@ export interface PipeEvents {
 }
 
 export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEvents = {}): void {
+  /** Bytes the window did not take yet: the socket stays paused until credit returns. */
   let pending: Uint8Array | undefined;
+  /** A tail shorter than one frame, held until the next read or the end of this I/O turn. */
+  let carry: Buffer | undefined;
+  let carryScheduled = false;
   let socketEnded = false;
   let finished = false;
 
@@ -24,32 +30,64 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
     ev.onDone?.();
   };
 
+  /** Send what the window takes; keep the rest pending and pause the socket. */
+  const send = (b: Uint8Array): boolean => {
+    const n = stream.write(b);
+    if (n === b.length) return true;
+    pending = b.subarray(n);
+    socket.pause();
+    return false;
+  };
+
+  const flushCarry = (): void => {
+    carryScheduled = false;
+    if (carry === undefined || pending !== undefined) return;
+    const c = carry;
+    carry = undefined;
+    if (send(c) && socketEnded) stream.end();
+  };
+
   const flush = (): void => {
-    while (pending !== undefined) {
-      const n = stream.write(pending);
-      if (n === pending.length) {
-        pending = undefined;
-        if (socketEnded) stream.end();
-        else socket.resume();
-        return;
-      }
-      pending = pending.subarray(n);
-      if (n === 0) return;
-    }
+    if (pending === undefined) return;
+    const p = pending;
+    pending = undefined;
+    if (!send(p)) return;
+    if (carry !== undefined) return flushCarry();
+    if (socketEnded) stream.end();
+    else socket.resume();
   };
 
   socket.on('data', (chunk: Buffer) => {
-    const n = stream.write(chunk);
-    if (n < chunk.length) {
-      pending = chunk.subarray(n);
-      socket.pause();
+    if (pending !== undefined) {
+      pending = Buffer.concat([pending, chunk]);
+      return;
+    }
+    // A socket read is 64 KiB, a frame carries at most FRAME bytes: send whole frames now and
+    // carry the short tail into the next read, so one read does not cost two messages.
+    let buf: Buffer = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
+    carry = undefined;
+    const whole = buf.length - (buf.length % FRAME);
+    if (whole > 0) {
+      if (!send(buf.subarray(0, whole))) {
+        if (whole < buf.length) pending = Buffer.concat([pending!, buf.subarray(whole)]);
+        return;
+      }
+      buf = buf.subarray(whole);
+    }
+    if (buf.length > 0) {
+      carry = buf;
+      if (!carryScheduled) {
+        carryScheduled = true;
+        setImmediate(flushCarry);
+      }
     }
   });
   socket.on('end', () => {
     socketEnded = true;
-    if (pending === undefined) stream.end();
+    if (pending === undefined && carry === undefined) stream.end();
   });
   stream.onCredit = flush;
+  stream.onAccepted = flush;
 
   stream.onData = (chunk) => {
     const len = chunk.length;

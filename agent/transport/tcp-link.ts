@@ -12,7 +12,7 @@ import { FrameDecoder, frameHeader } from './frame-decoder.ts';
 export interface TcpLinkOptions extends SecureChannelOptions {
   socket: Socket;
   onEstablished?: (link: TcpLink, peer: PeerInfo) => void;
-  onMessage?: (plaintext: Uint8Array) => void;
+  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array) => void;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
   /** Close the link when nothing arrives for this long (keepalives keep it open). */
@@ -36,6 +36,7 @@ export class TcpLink {
       sendRaw: (parts) => this.writeFrame(parts),
       onEstablished: (peer) => o.onEstablished?.(this, peer),
       onMessage: o.onMessage,
+      allowRelay: true,
       onClose: (err) => this.teardown(err),
     });
     this.socket.on('data', (chunk: Buffer) => {
@@ -78,6 +79,11 @@ export class TcpLink {
 
   send(parts: Uint8Array[]): void {
     this.driver.send(parts);
+  }
+
+  /** Forward end-to-end ciphertext: only the route header is encrypted on this link. */
+  sendRelay(header: Uint8Array, payload: Uint8Array[]): void {
+    this.driver.sendRelay(header, payload);
   }
 
   close(error?: PosternError): void {

@@ -138,7 +138,7 @@ export class Hub {
           uncount();
           this.established(st, peer);
         },
-        onMessage: (m) => this.message(st, m),
+        onMessage: (m, relayed) => this.message(st, m, relayed),
         onClose: (err) => {
           uncount();
           this.closed(st, err);
@@ -187,10 +187,18 @@ export class Hub {
     }
   }
 
-  private message(st: LinkState, plaintext: Uint8Array): void {
+  private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array): void {
     let m: RoutedMessage;
     try {
       m = decodeRouted(plaintext);
+      if (relayed !== undefined) {
+        // Relay messages only carry end-to-end traffic to forward, never requests to the hub.
+        const hop = m.onward[0] ?? '';
+        if (m.payload.length !== 0 || !(hop.startsWith('relay:') || hop.startsWith('link:'))) {
+          throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${hop}`);
+        }
+        m = { ...m, payload: relayed };
+      }
     } catch (e) {
       this.log(`link ${st.id}: ${(e as Error).message}; closing`);
       st.link.close(e as PosternError);
@@ -213,7 +221,7 @@ export class Hub {
       }
       st.peers.add(dest.id);
       dest.peers.add(st.id);
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload);
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined);
       return;
     }
     if (to.startsWith('link:')) {
@@ -222,14 +230,16 @@ export class Hub {
         this.reply(st, m.ret, { code: 'POSTERN_PEER_GONE', message: 'the other node is no longer connected' }, true);
         return;
       }
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload);
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined);
     }
   }
 
-  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array): void {
+  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean): void {
     if (onward.length === 0 || ret.length > 8) return;
     try {
-      dest.link.send([encodeRouteHeader(onward, ret), payload]);
+      // End-to-end ciphertext is forwarded as it came: only the new route header is sealed.
+      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [payload]);
+      else dest.link.send([encodeRouteHeader(onward, ret), payload]);
     } catch {
       return;
     }
