@@ -1,7 +1,7 @@
 /**
  * The attribute-based policy language: its syntax tree, its subject, its
  * limits and its one error type. The grammar, the lexical rules and the
- * evaluation semantics are specified in docs/policy-grammar.md.
+ * evaluation semantics are specified in docs/PROTOCOL.md §12.
  */
 import { PosternError } from '../errors.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Evaluation of a policy against a subject (docs/policy-grammar.md §4).
+ * Evaluation of a policy against a subject (docs/PROTOCOL.md §12.4).
  *
  * Closed by default: a missing attribute satisfies neither `name`,
  * `name = "v"` nor `name != "v"`. Only own properties of `attributes` are

@@ -1,6 +1,6 @@
 /**
  * The attribute-based policy language: which verified peers may use a portal.
- * Grammar and semantics: docs/policy-grammar.md.
+ * Grammar and semantics: docs/PROTOCOL.md §12.
  */
 export { PolicySyntaxError, type PolicyExpr, type PolicySubject } from './ast.ts';
 export { parsePolicy, compilePolicy } from './parser.ts';

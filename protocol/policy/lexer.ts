@@ -1,6 +1,6 @@
 /**
  * Policy tokens, produced on demand so that the first error in source order
- * is the one reported. Lexical rules: docs/policy-grammar.md §2.
+ * is the one reported. Lexical rules: docs/PROTOCOL.md §12.2.
  */
 import { KEYWORDS, PolicySyntaxError } from './ast.ts';
 

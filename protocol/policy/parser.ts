@@ -1,5 +1,5 @@
 /**
- * Recursive-descent parser for the policy grammar (docs/policy-grammar.md §1):
+ * Recursive-descent parser for the policy grammar (docs/PROTOCOL.md §12.1):
  *
  *   policy     = or-expr EOF
  *   or-expr    = and-expr { "or" and-expr }

@@ -32,7 +32,7 @@ function invalid(message: string): PosternError {
   return new PosternError(
     POLICY_INVALID,
     message,
-    'build policy trees with parsePolicy, or check names and strings against docs/policy-grammar.md',
+    'build policy trees with parsePolicy, or check names and strings against docs/PROTOCOL.md §12',
   );
 }
 

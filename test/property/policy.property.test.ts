@@ -82,7 +82,7 @@ const subjectArb: fc.Arbitrary<PolicySubject> = fc
     return { identifier, attributes };
   });
 
-// ---- the naive twin of evaluatePolicy (docs/policy-grammar.md §4) -----------
+// ---- the naive twin of evaluatePolicy (docs/PROTOCOL.md §12.4) -----------
 
 function naive(e: PolicyExpr, s: PolicySubject): boolean {
   const get = (n: string): string | undefined =>

@@ -269,7 +269,7 @@ describe('credentials', () => {
   });
 });
 
-/** The worked example of docs/formats-identity.md; the doc and the code must agree. */
+/** The worked example of docs/PROTOCOL.md §6; the doc and the code must agree. */
 describe('documented vector', () => {
   it.each([nodeCrypto, nobleCrypto].map((p) => [p.name, p] as const))('credential on %s', (_n, p) => {
     const seq = (start: number) => Uint8Array.from({ length: 32 }, (_, i) => (start + i) & 0xff);

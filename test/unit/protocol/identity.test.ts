@@ -234,7 +234,7 @@ describe('static key attestations', () => {
   });
 });
 
-/** The worked examples of docs/formats-identity.md; the doc and the code must agree. */
+/** The worked examples of docs/PROTOCOL.md §6; the doc and the code must agree. */
 describe('documented vectors', () => {
   const seq = (start: number) => Uint8Array.from({ length: 32 }, (_, i) => (start + i) & 0xff);
 

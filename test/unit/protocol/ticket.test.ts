@@ -213,7 +213,7 @@ describe('enrollment tickets', () => {
   });
 });
 
-/** The worked example of docs/formats-identity.md; the doc and the code must agree. */
+/** The worked example of docs/PROTOCOL.md §6; the doc and the code must agree. */
 describe('documented vector', () => {
   const seq = (start: number) => Uint8Array.from({ length: 32 }, (_, i) => (start + i) & 0xff);
   const TEXT =
