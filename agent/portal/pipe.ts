@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import { DEFAULT_MAX_FRAME_PAYLOAD, RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
 
 const FRAME = DEFAULT_MAX_FRAME_PAYLOAD;
+/** Node reads a socket 64 KiB at a time: a full read suggests more is already waiting. */
+const FULL_READ = 65536;
 
 export interface PipeEvents {
   onReset?: (reason: number, message: string, remote: boolean) => void;
@@ -75,6 +77,11 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
       buf = buf.subarray(whole);
     }
     if (buf.length > 0) {
+      // A short read means the sender paused: send now rather than wait for more.
+      if (chunk.length < FULL_READ) {
+        send(buf);
+        return;
+      }
       carry = buf;
       if (!carryScheduled) {
         carryScheduled = true;
