@@ -32,18 +32,26 @@ function u8(b: Buffer): Uint8Array {
 
 /**
  * Parsing a raw key into a KeyObject costs about as much as the DH itself, so
- * KeyObjects are remembered per key buffer (static keys are reused across
- * handshakes; ephemeral keys are registered when generated). A WeakMap keeps
- * no key alive, and a buffer wiped in place is detected by the check below.
+ * KeyObjects are remembered per key buffer and algorithm (static keys are
+ * reused across handshakes; ephemeral keys are registered when generated).
+ * A WeakMap keeps no key alive; the remembered bytes are compared in full,
+ * so a buffer changed in place (or wiped) is never served a stale key.
  */
-const privateCache = new WeakMap<Uint8Array, { k: KeyObject; first: number; last: number }>();
+const privateCache = new Map<Buffer, WeakMap<Uint8Array, { k: KeyObject; raw: Uint8Array }>>([
+  [X25519_PKCS8, new WeakMap()],
+  [ED25519_PKCS8, new WeakMap()],
+]);
+
+function remember(prefix: Buffer, raw: Uint8Array, k: KeyObject): void {
+  privateCache.get(prefix)!.set(raw, { k, raw: raw.slice() });
+}
 
 function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new RangeError('private key must be 32 bytes');
-  const hit = privateCache.get(raw);
-  if (hit !== undefined && hit.first === raw[0] && hit.last === raw[31]) return hit.k;
+  const hit = privateCache.get(prefix)!.get(raw);
+  if (hit !== undefined && Buffer.compare(hit.raw, raw) === 0) return hit.k;
   const k = createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
-  privateCache.set(raw, { k, first: raw[0]!, last: raw[31]! });
+  remember(prefix, raw, k);
   return k;
 }
 
@@ -151,7 +159,7 @@ export const nodeCrypto: CryptoProvider = {
   x25519Generate() {
     const k = generateKeyPairSync('x25519').privateKey;
     const raw = rawPrivate(k);
-    privateCache.set(raw, { k, first: raw[0]!, last: raw[31]! });
+    remember(X25519_PKCS8, raw, k);
     return raw;
   },
   x25519PublicKey: (secret) => rawPublic(createPublicKey(privateKey(X25519_PKCS8, secret))),
