@@ -249,7 +249,7 @@ export class PosternNode {
     for (const o of this.resources.outlets) this.outlets.set(o.name, o);
     for (const relay of this.resources.relays) await this.claimRelay(relay);
     for (const i of this.resources.inlets) {
-      if (!this.inlets.has(formatHostPort(i.from))) await this.listenInlet(i);
+      if (!this.inlets.has(formatHostPort(i.from)) || i.from.port === 0) await this.listenInlet(i);
     }
   }
 
@@ -400,6 +400,11 @@ export class PosternNode {
     let connected = false;
     socket.once('connect', () => {
       connected = true;
+      if (stream.closed) {
+        // The inlet side gave up (reset or timed out) while the target was connecting.
+        socket.destroy();
+        return;
+      }
       stream.accept();
       pipeSocketStream(socket, stream, {
         onReset: (_r, msg, remote) => {
@@ -439,7 +444,8 @@ export class PosternNode {
     });
     const a = server.address() as AddressInfo;
     const address = { host: spec.from.host, port: a.port };
-    this.inlets.set(formatHostPort(spec.from), { spec, server, address });
+    // Keyed by the bound address: several inlets on port 0 are several listeners.
+    this.inlets.set(formatHostPort(address), { spec, server, address });
     this.log(`tcp-inlet ${formatHostPort(address)} → ${spec.via}/${spec.to}`);
     return address;
   }
@@ -482,7 +488,8 @@ export class PosternNode {
 
   async createInlet(spec: InletSpec): Promise<HostPort> {
     const address = await this.listenInlet(spec);
-    this.mergeResources({ relays: [], outlets: [], inlets: [spec], policies: [] });
+    // A port picked by the system is kept, so a restarted node listens where it did.
+    this.mergeResources({ relays: [], outlets: [], inlets: [{ ...spec, from: address }], policies: [] });
     return address;
   }
 

@@ -1,0 +1,157 @@
+/**
+ * StreamDuplex over an in-memory pair of mux sessions (frames cross on
+ * setImmediate, like a network turn): accept, half-close, backpressure,
+ * error codes, and that destroy() frees the stream on both sides.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { PosternError } from '../../../protocol/errors.ts';
+import { concat } from '../../../protocol/bytes.ts';
+import { MuxSession, RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
+import { StreamDuplex } from '../../../agent/portal/stream-duplex.ts';
+
+function pair(onOpen: (s: MuxStream, target: string) => void): { a: MuxSession; b: MuxSession } {
+  let a!: MuxSession;
+  let b!: MuxSession;
+  const deliver = (to: () => MuxSession) => (parts: Uint8Array[]) => {
+    const bytes = concat(...parts.map((p) => p.slice()));
+    setImmediate(() => to().receive(bytes));
+  };
+  a = new MuxSession({ initiator: true, send: deliver(() => b) });
+  b = new MuxSession({ initiator: false, send: deliver(() => a), onOpen });
+  return { a, b };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const settle = async (n = 20) => {
+  for (let i = 0; i < n; i++) await tick();
+};
+
+function collect(d: StreamDuplex): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    d.on('data', (c: Buffer) => got.push(c));
+    d.on('end', () => resolve(Buffer.concat(got)));
+    d.on('error', reject);
+  });
+}
+
+describe('StreamDuplex', () => {
+  it('holds writes and the half-close until the outlet accepts, then delivers both', async () => {
+    let remote!: MuxStream;
+    const received: Uint8Array[] = [];
+    let remoteEnded = false;
+    const { a } = pair((s) => {
+      remote = s;
+      s.onData = (c) => received.push(c.slice());
+      s.onEnd = () => (remoteEnded = true);
+    });
+    const d = new StreamDuplex(a.open('echo'));
+    expect(d.connecting).toBe(true);
+    d.end('hello before accept');
+    await settle();
+    expect(received).toEqual([]);
+    expect(remoteEnded).toBe(false);
+    let connected = false;
+    d.once('connect', () => (connected = true));
+    remote.accept();
+    await settle();
+    expect(connected).toBe(true);
+    expect(Buffer.concat(received).toString()).toBe('hello before accept');
+    expect(remoteEnded).toBe(true);
+    // And the other way: data then FIN close the stream on both sides.
+    const body = collect(d);
+    remote.write(new TextEncoder().encode('and back'));
+    remote.end();
+    expect((await body).toString()).toBe('and back');
+    await settle();
+    expect(a.streamCount).toBe(0);
+  });
+
+  it('grants credit only as the reader takes bytes: a stalled reader holds at most one window', async () => {
+    const total = 8 * 1024 * 1024;
+    let sent = 0;
+    const hash = createHash('sha256');
+    const { a } = pair((s) => {
+      s.accept();
+      const pump = () => {
+        while (sent < total) {
+          const chunk = Buffer.alloc(Math.min(65_000, total - sent), sent & 0xff);
+          const n = s.write(chunk);
+          hash.update(chunk.subarray(0, n));
+          sent += n;
+          if (n < chunk.length) return;
+        }
+        s.end();
+      };
+      s.onCredit = pump;
+      pump();
+    });
+    const d = new StreamDuplex(a.open('bulk'));
+    d.pause();
+    await settle(200);
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThanOrEqual(a.initialWindow);
+    const got = createHash('sha256');
+    let bytes = 0;
+    d.on('data', (c: Buffer) => {
+      bytes += c.length;
+      got.update(c);
+    });
+    d.resume();
+    await new Promise((r) => d.once('end', r));
+    expect(bytes).toBe(total);
+    expect(got.digest('hex')).toBe(hash.digest('hex'));
+  });
+
+  it('turns a reset from the outlet into its stable code', async () => {
+    const { a } = pair((s) => s.reset(RESET_REASON.OUTLET_UNKNOWN, 'no outlet named nope'));
+    const d = new StreamDuplex(a.open('nope'));
+    const err = await new Promise<PosternError>((r) => d.once('error', r));
+    expect(err.code).toBe('POSTERN_OUTLET_UNKNOWN');
+    expect(err.message).toBe('no outlet named nope');
+    expect(a.streamCount).toBe(0);
+  });
+
+  it('reports the channel\'s reason when the session closes under it', async () => {
+    const { a } = pair((s) => s.accept());
+    const reason = new PosternError('POSTERN_PEER_GONE', 'the other node disconnected from the hub');
+    const d = new StreamDuplex(a.open('x'), { closedError: () => reason });
+    await new Promise((r) => d.once('connect', r));
+    a.close(reason.message);
+    const err = await new Promise<Error>((r) => d.once('error', r));
+    expect(err).toBe(reason);
+  });
+
+  it('frees the stream on both sides on destroy(), without an error of its own', async () => {
+    let remote!: MuxStream;
+    let remoteReason = -1;
+    const { a, b } = pair((s) => {
+      remote = s;
+      s.onReset = (reason) => (remoteReason = reason);
+      s.accept();
+    });
+    const d = new StreamDuplex(a.open('x'));
+    await new Promise((r) => d.once('connect', r));
+    d.write('some bytes');
+    const errors: Error[] = [];
+    d.on('error', (e) => errors.push(e));
+    expect(a.streamCount).toBe(1);
+    d.destroy();
+    expect(a.streamCount).toBe(0);
+    await settle();
+    expect(remote.closed).toBe(true);
+    expect(remoteReason).toBe(RESET_REASON.CANCELLED);
+    expect(b.streamCount).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('emits timeout after the idle time, like net.Socket', async () => {
+    const { a } = pair((s) => s.accept());
+    const d = new StreamDuplex(a.open('x'));
+    const t0 = Date.now();
+    await new Promise<void>((r) => d.setTimeout(50, () => r()));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
+    d.destroy();
+  });
+});

@@ -1,0 +1,2 @@
+/** `postern/vendor-side`: what a vendor's own code imports. */
+export * from './sdk/index.ts';
