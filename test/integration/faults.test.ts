@@ -88,6 +88,15 @@ describe('faults', () => {
     await eventually(() => works(inletEcho), 15_000);
   }, 60_000);
 
+  it('survives a graceful hub restart (SIGTERM): streams end cleanly, agents come back by themselves', async () => {
+    const { closed } = await openLong(inletEcho);
+    await p.hub.stop('SIGTERM');
+    await Promise.race([closed, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('stream hung')), 10_000))]);
+    await p.restartHub();
+    await eventually(() => works(inletEcho), 20_000);
+    expect(p.hub.output).toMatch(/relay acme-relay created/);
+  }, 60_000);
+
   it('survives the hub being killed with SIGKILL: in-flight streams end, new ones work again within seconds', async () => {
     const { closed } = await openLong(inletEcho);
     const t0 = Date.now();
