@@ -1,4 +1,5 @@
 /** Measurements for the portal bench: bulk throughput, HTTP latency and rate, connect → first byte. */
+import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { Agent, request } from 'undici';
@@ -124,4 +125,24 @@ export async function connectToFirstByte(port: number, n: number): Promise<numbe
   }
   lat.sort((a, b) => a - b);
   return pct(lat, 50);
+}
+
+export interface BenchRow {
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+}
+
+/** Print rows with their ratio to the `direct` scenario of the same run; `--json FILE` writes them. */
+export function report(rows: BenchRow[], jsonFile?: string): void {
+  const ref = (metric: string) => rows.find((r) => r.scenario === 'direct' && r.metric === metric)?.value;
+  const lines = [['scenario', 'metric', 'value', 'unit', 'vs direct']];
+  for (const r of rows) {
+    const d = ref(r.metric);
+    lines.push([r.scenario, r.metric, r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2), r.unit, d && r.scenario !== 'direct' ? `${(r.value / d).toFixed(2)}×` : '']);
+  }
+  const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  for (const l of lines) console.log(l.map((v, i) => (i === 2 ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  '));
+  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(rows, null, 2)}\n`);
 }

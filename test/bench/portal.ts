@@ -7,9 +7,9 @@
  * node → target, all real processes on loopback. Prints each figure with its
  * ratio to the direct path of the same run. Not part of `npm test`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, httpLoad, httpTarget } from './measure.ts';
+import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, httpLoad, httpTarget, report, type BenchRow } from './measure.ts';
 import { startPostern } from './setup.ts';
 import { sshAvailable, startSsh } from './ssh.ts';
 
@@ -22,13 +22,7 @@ const LAT_N = quick ? 2000 : 10_000;
 const LOAD_N = quick ? 20_000 : 100_000;
 const LOAD_C = 256;
 
-interface Row {
-  scenario: string;
-  metric: string;
-  value: number;
-  unit: string;
-}
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const add = (scenario: string, metric: string, value: number, unit: string) => rows.push({ scenario, metric, value, unit });
 
 function procStats(pid: number): { cpu: number; rss: number } {
@@ -92,15 +86,7 @@ async function main(): Promise<void> {
     bulk.server.close();
     http.server.close();
   }
-  const ref = (metric: string) => rows.find((r) => r.scenario === 'direct' && r.metric === metric)?.value;
-  const lines = [['scenario', 'metric', 'value', 'unit', 'vs direct']];
-  for (const r of rows) {
-    const d = ref(r.metric);
-    lines.push([r.scenario, r.metric, r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2), r.unit, d && r.scenario !== 'direct' ? `${(r.value / d).toFixed(2)}×` : '']);
-  }
-  const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  for (const l of lines) console.log(l.map((v, i) => (i === 2 ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  '));
-  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(rows, null, 2)}\n`);
+  report(rows, jsonFile);
 }
 
 main().then(

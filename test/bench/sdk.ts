@@ -11,12 +11,12 @@
  * in this process, beside the client, as in a backend. Bounded in count and
  * time. Not part of `npm test`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import { cli, cliOk, freePort, postern } from '../helpers/processes.ts';
-import { httpTarget } from './measure.ts';
+import { httpTarget, report } from './measure.ts';
 import { startNode, type SdkNode } from '../../vendor-side/index.ts';
 
 const args = process.argv.slice(2);
@@ -116,15 +116,7 @@ async function main(): Promise<void> {
     http.server.close();
     rmSync(root, { recursive: true, force: true });
   }
-  const ref = (metric: string) => rows.find((r) => r.scenario === 'direct' && r.metric === metric)?.value;
-  const lines = [['scenario', 'metric', 'value', 'unit', 'vs direct']];
-  for (const r of rows) {
-    const d = ref(r.metric);
-    lines.push([r.scenario, r.metric, r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2), r.unit, d && r.scenario !== 'direct' ? `${(r.value / d).toFixed(2)}×` : '']);
-  }
-  const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  for (const l of lines) console.log(l.map((v, i) => (i === 2 ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  '));
-  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(rows, null, 2)}\n`);
+  report(rows, jsonFile);
 }
 
 main().then(
