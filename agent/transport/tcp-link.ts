@@ -26,6 +26,7 @@ export class TcpLink {
   private readonly o: TcpLinkOptions;
   private closeError: PosternError | undefined;
   private ended = false;
+  private corked = false;
 
   constructor(o: TcpLinkOptions) {
     this.o = o;
@@ -95,10 +96,17 @@ export class TcpLink {
     let len = 0;
     for (const p of parts) len += p.length;
     const s = this.socket;
-    s.cork();
+    // Frames written in the same tick leave in one writev (one syscall), without waiting.
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        s.uncork();
+      });
+    }
     s.write(frameHeader(len));
     for (const p of parts) s.write(p);
-    s.uncork();
   }
 
   private teardown(err?: PosternError): void {

@@ -4,7 +4,7 @@
  * out through `send`, frames come in through `receive`.
  */
 import { PosternError } from '../errors.ts';
-import { DEFAULT_INITIAL_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_STREAMS, FRAME, MAX_STREAM_ID, MAX_WINDOW, RESET_REASON } from './constants.ts';
+import { DEFAULT_INITIAL_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_STREAMS, FRAME, HEADER_LEN, MAX_STREAM_ID, MAX_WINDOW, RESET_REASON } from './constants.ts';
 import { MuxProtocolError } from './errors.ts';
 import { decodeFrame, encodeFrame } from './frame.ts';
 import { MuxStream, type StreamHost } from './stream.ts';
@@ -75,7 +75,19 @@ export class MuxSession implements StreamHost {
     return s;
   }
 
+  /** One channel message: one or more whole frames, back to back. */
   receive(bytes: Uint8Array): void {
+    let o = 0;
+    do {
+      if (bytes.length - o < HEADER_LEN) throw new MuxProtocolError('truncated frame header');
+      const len = HEADER_LEN + new DataView(bytes.buffer, bytes.byteOffset + o + 5, 4).getUint32(0);
+      if (len > bytes.length - o) throw new MuxProtocolError('frame longer than its message');
+      this.receiveFrame(bytes.subarray(o, o + len));
+      o += len;
+    } while (o < bytes.length && !this.closed);
+  }
+
+  private receiveFrame(bytes: Uint8Array): void {
     if (this.closed) return;
     const f = decodeFrame(bytes, this.maxFramePayload);
     if (f.type === FRAME.OPEN) {
