@@ -405,12 +405,13 @@ export class PosternNode {
         socket.destroy();
         return;
       }
-      stream.accept();
+      // Handlers first: accept() hands over the early data that came with the OPEN.
       pipeSocketStream(socket, stream, {
         onReset: (_r, msg, remote) => {
           if (remote) this.log(`outlet ${target}: stream reset by peer: ${msg}`);
         },
       });
+      stream.accept();
     });
     socket.once('error', (e: NodeJS.ErrnoException) => {
       if (connected) return;

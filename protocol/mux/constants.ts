@@ -27,6 +27,13 @@ export const RESET_REASON = {
 } as const;
 
 export const MAX_WINDOW = 0x7fffffff;
+/**
+ * Every acceptor grants at least this much from the moment it receives OPEN:
+ * the opener sends up to EARLY_WINDOW bytes before OPEN_ACK (they count
+ * against the acceptor's initial window), so a new connection's first bytes
+ * need no extra round trip. The acceptor holds them until it accepts.
+ */
+export const EARLY_WINDOW = 64 * 1024;
 export const MAX_STREAM_ID = 0xffffffff;
 
 /** Tunables (defaults). */

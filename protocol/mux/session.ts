@@ -4,7 +4,7 @@
  * out through `send`, frames come in through `receive`.
  */
 import { PosternError } from '../errors.ts';
-import { DEFAULT_INITIAL_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_STREAMS, FRAME, HEADER_LEN, MAX_STREAM_ID, MAX_WINDOW, RESET_REASON } from './constants.ts';
+import { EARLY_WINDOW, DEFAULT_INITIAL_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_STREAMS, FRAME, HEADER_LEN, MAX_STREAM_ID, MAX_WINDOW, RESET_REASON } from './constants.ts';
 import { MuxProtocolError } from './errors.ts';
 import { decodeFrame, encodeFrame } from './frame.ts';
 import { MuxStream, type StreamHost } from './stream.ts';
@@ -37,7 +37,7 @@ export class MuxSession implements StreamHost {
     this.initialWindow = o.initialWindow ?? DEFAULT_INITIAL_WINDOW;
     this.maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
     this.maxFramePayload = o.maxFramePayload ?? DEFAULT_MAX_FRAME_PAYLOAD;
-    if (this.initialWindow < 1 || this.initialWindow > MAX_WINDOW) throw new RangeError('initialWindow out of range');
+    if (this.initialWindow < EARLY_WINDOW || this.initialWindow > MAX_WINDOW) throw new RangeError(`initialWindow must be ${EARLY_WINDOW}..${MAX_WINDOW}`);
     this.nextId = o.initiator ? 1 : 2;
   }
 
@@ -132,7 +132,7 @@ export class MuxSession implements StreamHost {
     const reset = (reason: number, message: string) => this.sendFrame(encodeFrame({ type: FRAME.RESET, id, reason, message }));
     if (this.map.has(id)) throw new MuxProtocolError(`OPEN reuses live stream ${id}`);
     const peerParity = this.o.initiator ? 0 : 1;
-    if (id % 2 !== peerParity || id <= this.highestPeerId || window > MAX_WINDOW) {
+    if (id % 2 !== peerParity || id <= this.highestPeerId || window > MAX_WINDOW || window < EARLY_WINDOW) {
       reset(RESET_REASON.PROTOCOL, 'bad stream id or window');
       return;
     }

@@ -3,7 +3,7 @@
  * half-close (FIN) each way, and RESET with a reason. Pure: it sends frames
  * through its session and calls the adapter's callbacks.
  */
-import { FRAME, MAX_WINDOW, RESET_REASON } from './constants.ts';
+import { EARLY_WINDOW, FRAME, MAX_WINDOW, RESET_REASON } from './constants.ts';
 import { encodeDataHeader, encodeFrame } from './frame.ts';
 
 export interface StreamHost {
@@ -33,6 +33,12 @@ export class MuxStream {
   private localFin = false;
   private remoteFin = false;
   private closedFlag = false;
+  /** Acceptor: early data and FIN that arrived before accept(), delivered by it. */
+  private early: Uint8Array[] = [];
+  private earlyBytes = 0;
+  private earlyFin = false;
+  /** Opener: bytes sent before OPEN_ACK, counted against the acceptor's window. */
+  private sentEarly = 0;
 
   constructor(host: StreamHost, id: number, target: string, opener: boolean, peerWindow: number) {
     this.host = host;
@@ -44,7 +50,10 @@ export class MuxStream {
   }
 
   get sendWindow(): number {
-    return this.accepted && !this.localFin && !this.closedFlag ? this.send : 0;
+    if (this.localFin || this.closedFlag) return 0;
+    // The opener may send EARLY_WINDOW bytes before OPEN_ACK: no round trip before the first byte.
+    if (!this.accepted) return this.opener ? EARLY_WINDOW - this.sentEarly : 0;
+    return this.send;
   }
 
   get closed(): boolean {
@@ -61,6 +70,17 @@ export class MuxStream {
     this.accepted = true;
     this.send = this.peerWindow;
     this.host.sendFrame(encodeFrame({ type: FRAME.OPEN_ACK, id: this.id, window: this.host.initialWindow }));
+    const early = this.early;
+    this.early = [];
+    for (const c of early) {
+      if (this.closedFlag) return;
+      this.onData?.(c);
+    }
+    if (this.earlyFin) {
+      this.earlyFin = false;
+      this.deliverFin();
+    }
+    if (!this.closedFlag) this.onCredit?.();
   }
 
   /** Send as much of `chunk` as the window allows; returns the bytes taken. */
@@ -69,7 +89,8 @@ export class MuxStream {
     const max = this.host.maxFramePayload;
     for (let o = 0; o < n; o += max) {
       const piece = chunk.subarray(o, Math.min(n, o + max));
-      this.send -= piece.length;
+      if (this.accepted) this.send -= piece.length;
+      else this.sentEarly += piece.length;
       this.host.sendFrame([encodeDataHeader(this.id, piece.length), piece]);
       if (this.closedFlag) return o + piece.length;
     }
@@ -105,8 +126,19 @@ export class MuxStream {
 
   /** @internal */
   handleData(data: Uint8Array): void {
-    if (this.remoteFin || (!this.opener && !this.accepted)) {
-      this.reset(RESET_REASON.PROTOCOL, 'DATA after FIN or before accept');
+    if (this.remoteFin || this.earlyFin || (this.opener && !this.accepted)) {
+      this.reset(RESET_REASON.PROTOCOL, 'DATA after FIN or before OPEN_ACK');
+      return;
+    }
+    if (!this.accepted) {
+      // Early data: held (at most EARLY_WINDOW bytes) until the outlet accepts the stream.
+      if (this.earlyBytes + data.length > EARLY_WINDOW) {
+        this.reset(RESET_REASON.FLOW_CONTROL, `more than ${EARLY_WINDOW} bytes before the stream was accepted`);
+        return;
+      }
+      this.earlyBytes += data.length;
+      this.recv -= data.length;
+      if (data.length > 0) this.early.push(data);
       return;
     }
     if (data.length > this.recv) {
@@ -138,17 +170,29 @@ export class MuxStream {
       return;
     }
     this.accepted = true;
-    this.send = window;
+    this.send = window - this.sentEarly;
+    if (this.send < 0) {
+      this.reset(RESET_REASON.PROTOCOL, 'window smaller than the early data');
+      return;
+    }
     this.onAccepted?.();
     this.onCredit?.();
   }
 
   /** @internal */
   handleFin(): void {
-    if (this.remoteFin) {
+    if (this.remoteFin || this.earlyFin) {
       this.reset(RESET_REASON.PROTOCOL, 'duplicate FIN');
       return;
     }
+    if (!this.opener && !this.accepted) {
+      this.earlyFin = true;
+      return;
+    }
+    this.deliverFin();
+  }
+
+  private deliverFin(): void {
     this.remoteFin = true;
     this.onEnd?.();
     this.maybeClose();

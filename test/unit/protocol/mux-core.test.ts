@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { concat } from '../../../protocol/bytes.ts';
 import { PosternError } from '../../../protocol/errors.ts';
-import { encodeFrame, FRAME, MuxProtocolError, MuxSession, RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
+import { EARLY_WINDOW, encodeFrame, FRAME, MuxProtocolError, MuxSession, RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
 
 function pair(o: { window?: number; maxStreams?: number } = {}) {
   const queue: [MuxSession, Uint8Array][] = [];
@@ -57,14 +57,18 @@ describe('mux sessions', () => {
     expect(opened.map((o) => o.target)).toEqual(['github']);
     const r = opened[0]!.stream;
     const rb = collect(r);
-    expect(s.write(Uint8Array.of(1))).toBe(0); // nothing before OPEN_ACK
+    // Early data: sent before OPEN_ACK, held by the acceptor until it accepts.
+    expect(s.write(new TextEncoder().encode('early '))).toBe(6);
+    pump();
+    expect(rb.bytes().length).toBe(0);
     r.accept();
     pump();
     expect(sa.ev.accepted).toBe(true);
+    expect(new TextDecoder().decode(rb.bytes())).toBe('early ');
     expect(s.write(new TextEncoder().encode('hello'))).toBe(5);
     s.end();
     pump();
-    expect(new TextDecoder().decode(rb.bytes())).toBe('hello');
+    expect(new TextDecoder().decode(rb.bytes())).toBe('early hello');
     expect(rb.ev.end).toBe(true);
     // half-closed: the other way still flows
     r.write(new TextEncoder().encode('world'));
@@ -78,26 +82,41 @@ describe('mux sessions', () => {
   });
 
   it('stops a writer at exactly the window until the reader consumes, then grants in half windows', () => {
-    const { a, pump, opened } = pair({ window: 1000 });
+    const W = 100_000;
+    const { a, pump, opened } = pair({ window: W });
     const s = a.open('x');
+    expect(s.sendWindow).toBe(EARLY_WINDOW);
     pump();
     const r = opened[0]!.stream;
     const rb = collect(r);
     r.accept();
     pump();
-    expect(s.write(new Uint8Array(1500))).toBe(1000);
+    expect(s.write(new Uint8Array(W + 500))).toBe(W);
     expect(s.sendWindow).toBe(0);
     pump();
-    expect(rb.bytes().length).toBe(1000);
+    expect(rb.bytes().length).toBe(W);
     let credited = 0;
     s.onCredit = () => credited++;
-    r.consumed(499);
+    r.consumed(W / 2 - 1);
     pump();
     expect(credited).toBe(0);
     r.consumed(1);
     pump();
     expect(credited).toBe(1);
-    expect(s.sendWindow).toBe(500);
+    expect(s.sendWindow).toBe(W / 2);
+  });
+
+  it('counts early data against the window the acceptor grants', () => {
+    const { a, pump, opened } = pair({ window: EARLY_WINDOW });
+    const s = a.open('x');
+    expect(s.write(new Uint8Array(EARLY_WINDOW + 10))).toBe(EARLY_WINDOW);
+    expect(s.sendWindow).toBe(0);
+    pump();
+    const rb = collect(opened[0]!.stream);
+    opened[0]!.stream.accept();
+    pump();
+    expect(rb.bytes().length).toBe(EARLY_WINDOW);
+    expect(s.sendWindow).toBe(0);
   });
 
   it('delivers a reset with its reason and message to the other side', () => {
@@ -149,7 +168,7 @@ describe('mux sessions', () => {
 });
 
 describe('mux against a misbehaving peer', () => {
-  function victim(window = 1000) {
+  function victim(window = EARLY_WINDOW) {
     const sent: Uint8Array[] = [];
     const streams: MuxStream[] = [];
     const s = new MuxSession({ initiator: false, initialWindow: window, send: (p) => sent.push(concat(...p)), onOpen: (st) => (streams.push(st), st.accept()) });
@@ -162,25 +181,25 @@ describe('mux against a misbehaving peer', () => {
   }
 
   it('resets a stream whose peer overruns the window, delivering nothing beyond it', () => {
-    const v = victim(1000);
-    v.frame({ type: FRAME.OPEN, id: 1, target: 'x', window: 1000 });
+    const v = victim(EARLY_WINDOW);
+    v.frame({ type: FRAME.OPEN, id: 1, target: 'x', window: EARLY_WINDOW });
     const got = collect(v.streams[0]!);
-    v.frame({ type: FRAME.DATA, id: 1, data: new Uint8Array(600) });
-    v.frame({ type: FRAME.DATA, id: 1, data: new Uint8Array(600) });
-    expect(got.bytes().length).toBe(600);
+    v.frame({ type: FRAME.DATA, id: 1, data: new Uint8Array(40_000) });
+    v.frame({ type: FRAME.DATA, id: 1, data: new Uint8Array(40_000) });
+    expect(got.bytes().length).toBe(40_000);
     expect(v.lastReset()).toBe(RESET_REASON.FLOW_CONTROL);
     expect(v.s.streamCount).toBe(0);
   });
 
   it('refuses the wrong stream parity, DATA after FIN and a window above 2^31-1', () => {
     const v = victim();
-    v.frame({ type: FRAME.OPEN, id: 2, target: 'x', window: 10 });
+    v.frame({ type: FRAME.OPEN, id: 2, target: 'x', window: EARLY_WINDOW });
     expect(v.lastReset()).toBe(RESET_REASON.PROTOCOL);
-    v.frame({ type: FRAME.OPEN, id: 3, target: 'x', window: 10 });
+    v.frame({ type: FRAME.OPEN, id: 3, target: 'x', window: EARLY_WINDOW });
     v.frame({ type: FRAME.FIN, id: 3 });
     v.frame({ type: FRAME.DATA, id: 3, data: Uint8Array.of(1) });
     expect(v.lastReset()).toBe(RESET_REASON.PROTOCOL);
-    v.frame({ type: FRAME.OPEN, id: 5, target: 'x', window: 10 });
+    v.frame({ type: FRAME.OPEN, id: 5, target: 'x', window: EARLY_WINDOW });
     v.frame({ type: FRAME.WINDOW_UPDATE, id: 5, delta: 0x7fffffff });
     expect(v.lastReset()).toBe(RESET_REASON.PROTOCOL);
   });
@@ -195,8 +214,8 @@ describe('mux against a misbehaving peer', () => {
     ];
     for (const f of bad) expect(() => victim().s.receive(f)).toThrow(MuxProtocolError);
     const v = victim();
-    v.frame({ type: FRAME.OPEN, id: 1, target: 'x', window: 10 });
-    expect(() => v.frame({ type: FRAME.OPEN, id: 1, target: 'x', window: 10 })).toThrow(MuxProtocolError);
+    v.frame({ type: FRAME.OPEN, id: 1, target: 'x', window: EARLY_WINDOW });
+    expect(() => v.frame({ type: FRAME.OPEN, id: 1, target: 'x', window: EARLY_WINDOW })).toThrow(MuxProtocolError);
   });
 
   it('never holds received bytes: random frames either work or throw MuxProtocolError', () => {
@@ -219,8 +238,8 @@ describe('mux against a misbehaving peer', () => {
 describe('mux properties', () => {
   it('random writes and consumes across streams deliver every byte exactly, never beyond the window', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(3000), fc.boolean()), { maxLength: 60 }), (ops) => {
-        const W = 4096;
+      fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(40_000), fc.boolean()), { maxLength: 40 }), (ops) => {
+        const W = EARLY_WINDOW;
         const { a, pump, opened } = pair({ window: W });
         const streams = [0, 1, 2, 3].map((i) => a.open(`s${i}`));
         pump();
@@ -249,5 +268,33 @@ describe('mux properties', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('early data against a misbehaving opener', () => {
+  it('holds at most EARLY_WINDOW bytes before accept, then resets FLOW_CONTROL', () => {
+    const sent: Uint8Array[] = [];
+    let stream: MuxStream | undefined;
+    const s = new MuxSession({ initiator: false, send: (p) => sent.push(concat(...p)), onOpen: (st) => (stream = st) });
+    s.receive(concat(...encodeFrame({ type: FRAME.OPEN, id: 1, target: 'x', window: EARLY_WINDOW })));
+    s.receive(concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: new Uint8Array(60_000) })));
+    s.receive(concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: new Uint8Array(EARLY_WINDOW - 60_000) })));
+    expect(stream!.closed).toBe(false);
+    s.receive(concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: Uint8Array.of(1) })));
+    expect(stream!.closed).toBe(true);
+    expect(sent.at(-1)![9]).toBe(RESET_REASON.FLOW_CONTROL);
+  });
+
+  it('delivers an early FIN after the early data, at accept', () => {
+    const { a, pump, opened } = pair();
+    const s = a.open('x');
+    s.write(Uint8Array.of(1, 2, 3));
+    s.end();
+    pump();
+    const rb = collect(opened[0]!.stream);
+    expect(rb.ev.end).toBe(false);
+    opened[0]!.stream.accept();
+    expect([...rb.bytes()]).toEqual([1, 2, 3]);
+    expect(rb.ev.end).toBe(true);
   });
 });
