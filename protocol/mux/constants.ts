@@ -1,6 +1,14 @@
-/** Stream multiplexer: frame types and reset reasons (spec), then tunables. */
+/**
+ * Stream multiplexer constants. The first block is the wire format
+ * (docs/formats-mux.md) and never changes without a new protocol version;
+ * the second block holds tunables, the defaults of `MuxOptions`.
+ */
 
+// ---- wire format ----------------------------------------------------------
+
+/** type u8 ‖ stream_id u32 ‖ length u32. */
 export const HEADER_LEN = 9;
+
 export const FRAME = {
   DATA: 0,
   WINDOW_UPDATE: 1,
@@ -12,7 +20,9 @@ export const FRAME = {
   PONG: 7,
   GO_AWAY: 8,
 } as const;
+export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 
+/** RESET (and GO_AWAY) reasons. A code not listed here decodes as INTERNAL. */
 export const RESET_REASON = {
   TARGET_REFUSED: 1,
   POLICY_DENIED: 2,
@@ -25,19 +35,41 @@ export const RESET_REASON = {
   INTERNAL: 9,
   GOING_AWAY: 10,
 } as const;
+export type ResetReason = (typeof RESET_REASON)[keyof typeof RESET_REASON];
 
+const REASON_NAMES: readonly string[] = Object.entries(RESET_REASON).reduce<string[]>((a, [k, v]) => ((a[v] = k), a), []);
+
+/** The reason a peer's code stands for: unknown codes are INTERNAL. */
+export function knownReason(code: number): ResetReason {
+  return (REASON_NAMES[code] === undefined ? RESET_REASON.INTERNAL : code) as ResetReason;
+}
+
+/** `FLOW_CONTROL` for 4, for logs. */
+export function resetReasonName(code: number): string {
+  return REASON_NAMES[code] ?? `UNKNOWN(${code})`;
+}
+
+/** Largest send window a stream may reach (flow-control credit is a signed 31-bit quantity, as in HTTP/2). */
 export const MAX_WINDOW = 0x7fffffff;
+/** Stream ids are u32; 0 is the session itself. */
+export const MAX_STREAM_ID = 0xffffffff;
+/** OPEN targets and RESET / GO_AWAY messages are str8: a u8 length, then UTF-8. */
+export const MAX_STR8 = 255;
+
 /**
- * Every acceptor grants at least this much from the moment it receives OPEN:
- * the opener sends up to EARLY_WINDOW bytes before OPEN_ACK (they count
- * against the acceptor's initial window), so a new connection's first bytes
- * need no extra round trip. The acceptor holds them until it accepts.
+ * Every side's receive window is at least this much, and an acceptor grants it
+ * from the moment it receives OPEN: the opener may send up to EARLY_WINDOW
+ * bytes (and FIN) before OPEN_ACK; they count against the acceptor's initial
+ * window, and the acceptor holds them until it accepts. So a new
+ * connection's first bytes need no extra round trip.
  */
 export const EARLY_WINDOW = 64 * 1024;
-export const MAX_STREAM_ID = 0xffffffff;
 
-/** Tunables (defaults). */
+// ---- tunables (defaults) --------------------------------------------------
+
+/** This side's receive window per stream, granted in OPEN / OPEN_ACK. */
 export const DEFAULT_INITIAL_WINDOW = 1024 * 1024;
+/** Concurrently open streams per session, both directions together. */
 export const DEFAULT_MAX_STREAMS = 1024;
 /** A channel message carries at most 65,511 plaintext bytes; a DATA frame fits in one. */
 export const DEFAULT_MAX_FRAME_PAYLOAD = 65_000;

@@ -1,20 +1,38 @@
 /**
  * A multiplexer session over one secure channel: opens and accepts streams,
- * dispatches frames, enforces the stream limit and GO_AWAY. Pure: frames go
- * out through `send`, frames come in through `receive`.
+ * dispatches frames, enforces stream ids, the stream limit and GO_AWAY.
+ * Pure: frames leave through `send`, channel messages come in through
+ * `receive`. docs/formats-mux.md is the normative description.
  */
 import { PosternError } from '../errors.ts';
-import { EARLY_WINDOW, DEFAULT_INITIAL_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_STREAMS, FRAME, HEADER_LEN, MAX_STREAM_ID, MAX_WINDOW, RESET_REASON } from './constants.ts';
-import { MuxProtocolError } from './errors.ts';
-import { decodeFrame, encodeFrame } from './frame.ts';
+import {
+  DEFAULT_INITIAL_WINDOW,
+  DEFAULT_MAX_FRAME_PAYLOAD,
+  DEFAULT_MAX_STREAMS,
+  EARLY_WINDOW,
+  FRAME,
+  HEADER_LEN,
+  MAX_STR8,
+  MAX_STREAM_ID,
+  MAX_WINDOW,
+  RESET_REASON,
+} from './constants.ts';
+import { muxClosed, MuxProtocolError, tooManyStreams } from './errors.ts';
+import { decodeFrame, encodeFrame, readU32, type Frame } from './frame.ts';
 import { MuxStream, type StreamHost } from './stream.ts';
 
 export interface MuxOptions {
+  /** The channel's initiator opens odd stream ids (1, 3, 5…), the responder even ones (2, 4…). */
   initiator: boolean;
+  /** Emit one frame: the parts concatenated are the frame. Called synchronously, never after close(). */
   send: (parts: Uint8Array[]) => void;
+  /** This side's receive window per stream (default 1 MiB; at least EARLY_WINDOW, at most 2^31-1). */
   initialWindow?: number;
+  /** Concurrently open streams, both directions together (default 1024). */
   maxStreams?: number;
+  /** Largest DATA payload sent or accepted (default 65,000). */
   maxFramePayload?: number;
+  /** The peer opened a stream: call stream.accept() (now or later) or stream.reset(reason, message). */
   onOpen?: (stream: MuxStream, target: string) => void;
   onGoAway?: (reason: number, message: string) => void;
   onPong?: (opaque: number) => void;
@@ -27,6 +45,7 @@ export class MuxSession implements StreamHost {
   private readonly o: MuxOptions;
   private readonly map = new Map<number, MuxStream>();
   private nextId: number;
+  /** The highest id the peer opened: its ids only grow. */
   private highestPeerId = 0;
   private goAwaySent = false;
   private goAwayReceived = false;
@@ -37,10 +56,17 @@ export class MuxSession implements StreamHost {
     this.initialWindow = o.initialWindow ?? DEFAULT_INITIAL_WINDOW;
     this.maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
     this.maxFramePayload = o.maxFramePayload ?? DEFAULT_MAX_FRAME_PAYLOAD;
-    if (this.initialWindow < EARLY_WINDOW || this.initialWindow > MAX_WINDOW) throw new RangeError(`initialWindow must be ${EARLY_WINDOW}..${MAX_WINDOW}`);
+    if (!Number.isInteger(this.initialWindow) || this.initialWindow < EARLY_WINDOW || this.initialWindow > MAX_WINDOW) {
+      throw new RangeError(`initialWindow must be an integer in ${EARLY_WINDOW}..${MAX_WINDOW}`);
+    }
+    if (!Number.isInteger(this.maxStreams) || this.maxStreams < 1) throw new RangeError('maxStreams must be a positive integer');
+    if (!Number.isInteger(this.maxFramePayload) || this.maxFramePayload < 1 || this.maxFramePayload > MAX_STREAM_ID) {
+      throw new RangeError('maxFramePayload must be a positive integer');
+    }
     this.nextId = o.initiator ? 1 : 2;
   }
 
+  /** Streams open now (opened here or by the peer, not yet closed). */
   get streamCount(): number {
     return this.map.size;
   }
@@ -49,10 +75,18 @@ export class MuxSession implements StreamHost {
     return this.map.values();
   }
 
+  /** Sent or received GO_AWAY: no new streams either way. */
+  get goingAway(): boolean {
+    return this.goAwaySent || this.goAwayReceived;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** @internal */
   sendFrame(parts: Uint8Array[]): void {
-    if (this.closed) return;
-    this.o.send(parts);
+    if (!this.closed) this.o.send(parts);
   }
 
   /** @internal */
@@ -60,13 +94,14 @@ export class MuxSession implements StreamHost {
     if (this.map.get(s.id) === s) this.map.delete(s.id);
   }
 
+  /** Open a stream to the peer's outlet `target`. It may carry EARLY_WINDOW bytes before OPEN_ACK. */
   open(target: string): MuxStream {
-    if (this.closed) throw new PosternError('POSTERN_MUX_CLOSED', 'the channel is closed');
-    if (this.goAwaySent || this.goAwayReceived) throw new PosternError('POSTERN_MUX_CLOSED', 'the channel is going away');
-    if (this.map.size >= this.maxStreams) {
-      throw new PosternError('POSTERN_MUX_TOO_MANY_STREAMS', `at most ${this.maxStreams} streams per channel`, 'close some connections or raise the limit');
-    }
-    if (this.nextId > MAX_STREAM_ID) throw new PosternError('POSTERN_MUX_CLOSED', 'stream ids exhausted; open a new channel');
+    if (this.closed) throw muxClosed('the channel is closed');
+    if (this.goingAway) throw muxClosed('the channel is going away');
+    const t = new TextEncoder().encode(target).length;
+    if (t < 1 || t > MAX_STR8) throw new PosternError('POSTERN_BAD_NAME', `an outlet name is 1 to ${MAX_STR8} bytes, got ${t}`);
+    if (this.map.size >= this.maxStreams) throw tooManyStreams(this.maxStreams);
+    if (this.nextId > MAX_STREAM_ID) throw muxClosed('stream ids are exhausted on this channel');
     const id = this.nextId;
     this.nextId += 2;
     const s = new MuxStream(this, id, target, true, 0);
@@ -75,93 +110,91 @@ export class MuxSession implements StreamHost {
     return s;
   }
 
-  /** One channel message: one or more whole frames, back to back. */
-  receive(bytes: Uint8Array): void {
+  /**
+   * One channel message: one or more whole frames back to back. Throws
+   * MuxProtocolError on anything session-fatal; the caller then closes the
+   * channel (and this session). DATA goes straight to the stream as a view.
+   */
+  receive(msg: Uint8Array): void {
+    if (this.closed) return;
     let o = 0;
     do {
-      if (bytes.length - o < HEADER_LEN) throw new MuxProtocolError('truncated frame header');
-      const len = HEADER_LEN + new DataView(bytes.buffer, bytes.byteOffset + o + 5, 4).getUint32(0);
-      if (len > bytes.length - o) throw new MuxProtocolError('frame longer than its message');
-      this.receiveFrame(bytes.subarray(o, o + len));
-      o += len;
-    } while (o < bytes.length && !this.closed);
+      if (msg.length - o < HEADER_LEN) throw new MuxProtocolError(`truncated frame header (${msg.length - o} bytes)`);
+      const len = readU32(msg, o + 5);
+      const end = o + HEADER_LEN + len;
+      if (end > msg.length) throw new MuxProtocolError(`frame body of ${len} bytes, only ${msg.length - o - HEADER_LEN} left in the message`);
+      if (msg[o] === FRAME.DATA) {
+        // The hot path: no frame object, no copy.
+        const id = readU32(msg, o + 1);
+        if (id === 0) throw new MuxProtocolError('DATA on stream 0');
+        if (len > this.maxFramePayload) throw new MuxProtocolError(`DATA frame of ${len} bytes exceeds ${this.maxFramePayload}`);
+        this.map.get(id)?.handleData(msg.subarray(o + HEADER_LEN, end));
+      } else {
+        this.dispatch(decodeFrame(msg.subarray(o, end), this.maxFramePayload));
+      }
+      o = end;
+    } while (o < msg.length && !this.closed);
   }
 
-  private receiveFrame(bytes: Uint8Array): void {
-    if (this.closed) return;
-    const f = decodeFrame(bytes, this.maxFramePayload);
-    if (f.type === FRAME.OPEN) {
-      this.peerOpen(f.id, f.target, f.window);
-      return;
+  private dispatch(f: Frame): void {
+    switch (f.type) {
+      case FRAME.OPEN:
+        return this.peerOpen(f.id, f.target, f.window);
+      case FRAME.PING:
+        return this.sendFrame(encodeFrame({ type: FRAME.PONG, id: 0, opaque: f.opaque }));
+      case FRAME.PONG:
+        return this.o.onPong?.(f.opaque);
+      case FRAME.GO_AWAY:
+        if (this.goAwayReceived) return;
+        this.goAwayReceived = true;
+        return this.o.onGoAway?.(f.reason, f.message);
     }
-    if (f.type === FRAME.PING) {
-      this.sendFrame(encodeFrame({ type: FRAME.PONG, id: 0, opaque: f.opaque }));
-      return;
-    }
-    if (f.type === FRAME.PONG) {
-      this.o.onPong?.(f.opaque);
-      return;
-    }
-    if (f.type === FRAME.GO_AWAY) {
-      this.goAwayReceived = true;
-      this.o.onGoAway?.(f.reason, f.message);
-      return;
-    }
+    // Stream frames for an id not open (closed, refused, never opened) race a reset: ignore.
     const s = this.map.get(f.id);
-    if (s === undefined) return; // a frame racing a reset: ignore
+    if (s === undefined) return;
     switch (f.type) {
       case FRAME.DATA:
-        s.handleData(f.data);
-        break;
+        return s.handleData(f.data);
       case FRAME.WINDOW_UPDATE:
-        s.handleWindowUpdate(f.delta);
-        break;
+        return s.handleWindowUpdate(f.delta);
       case FRAME.OPEN_ACK:
-        s.handleAck(f.window);
-        break;
+        return s.handleAck(f.window);
       case FRAME.FIN:
-        s.handleFin();
-        break;
+        return s.handleFin();
       case FRAME.RESET:
-        s.terminate(f.reason, f.message, true);
-        break;
+        return s.terminate(f.reason, f.message, true);
     }
   }
 
   private peerOpen(id: number, target: string, window: number): void {
-    const reset = (reason: number, message: string) => this.sendFrame(encodeFrame({ type: FRAME.RESET, id, reason, message }));
     if (this.map.has(id)) throw new MuxProtocolError(`OPEN reuses live stream ${id}`);
+    const refuse = (reason: number, message: string) => this.sendFrame(encodeFrame({ type: FRAME.RESET, id, reason, message }));
     const peerParity = this.o.initiator ? 0 : 1;
-    if (id % 2 !== peerParity || id <= this.highestPeerId || window > MAX_WINDOW || window < EARLY_WINDOW) {
-      reset(RESET_REASON.PROTOCOL, 'bad stream id or window');
-      return;
-    }
+    if (id % 2 !== peerParity) return refuse(RESET_REASON.PROTOCOL, `stream ${id} has this side's parity`);
+    if (id <= this.highestPeerId) return refuse(RESET_REASON.PROTOCOL, `stream id ${id} was already used`);
     this.highestPeerId = id;
-    if (this.goAwaySent || this.goAwayReceived) {
-      reset(RESET_REASON.GOING_AWAY, 'the channel is going away');
-      return;
-    }
-    if (this.map.size >= this.maxStreams) {
-      reset(RESET_REASON.TOO_MANY_STREAMS, `at most ${this.maxStreams} streams per channel`);
-      return;
-    }
+    if (window < EARLY_WINDOW || window > MAX_WINDOW) return refuse(RESET_REASON.PROTOCOL, `OPEN window ${window} outside ${EARLY_WINDOW}..${MAX_WINDOW}`);
+    if (this.goingAway) return refuse(RESET_REASON.GOING_AWAY, 'the channel is going away');
+    if (this.map.size >= this.maxStreams) return refuse(RESET_REASON.TOO_MANY_STREAMS, `at most ${this.maxStreams} streams per channel`);
     const s = new MuxStream(this, id, target, false, window);
     this.map.set(id, s);
-    if (this.o.onOpen === undefined) s.reset(RESET_REASON.OUTLET_UNKNOWN, 'no outlets here');
+    if (this.o.onOpen === undefined) s.reset(RESET_REASON.OUTLET_UNKNOWN, 'this node has no outlets');
     else this.o.onOpen(s, target);
   }
 
+  /** Send PING; the peer's PONG reaches onPong with the same opaque value. */
   ping(opaque: number): void {
     this.sendFrame(encodeFrame({ type: FRAME.PING, id: 0, opaque: opaque >>> 0 }));
   }
 
+  /** Refuse new streams both ways from now on; open streams carry on until they end. Idempotent. */
   goAway(reason: number, message: string): void {
-    if (this.goAwaySent) return;
+    if (this.goAwaySent || this.closed) return;
     this.goAwaySent = true;
     this.sendFrame(encodeFrame({ type: FRAME.GO_AWAY, id: 0, reason, message }));
   }
 
-  /** Close locally: every stream ends with GOING_AWAY; nothing more is sent. */
+  /** The channel is gone: every open stream gets onReset(GOING_AWAY, reason, false); nothing more is sent. */
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
