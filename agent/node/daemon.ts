@@ -4,6 +4,7 @@
  * until the child says it enrolled and applied its config, or why it could not.
  */
 import { spawn } from 'node:child_process';
+import { isSea } from 'node:sea';
 import { existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { PosternError } from '../../protocol/errors.ts';
 import { writeSecretFile } from './files.ts';
@@ -35,8 +36,8 @@ export function dropStashedTicket(p: NodePaths): void {
 
 /** The command line that re-enters this CLI (works from a checkout and from a single binary). */
 export function selfCommand(): { cmd: string; args: string[] } {
-  const isSea = (process as unknown as { isSea?: () => boolean }).isSea?.() ?? false;
-  if (isSea) return { cmd: process.execPath, args: [] };
+  // `process.isSea` does not exist; node:sea's isSea() is the check (Node's single-executable docs).
+  if (isSea()) return { cmd: process.execPath, args: [] };
   return { cmd: process.execPath, args: [...process.execArgv, process.argv[1]!] };
 }
 

@@ -245,6 +245,12 @@ export class PosternNode {
     saveResources(this.paths, r);
   }
 
+  /** Merge a config into the stored resources and apply it now (the branded agent's `up`, after enrolling). */
+  async applyConfig(c: NodeConfig): Promise<void> {
+    this.mergeResources(c);
+    await this.applyResources();
+  }
+
   private async applyResources(): Promise<void> {
     for (const o of this.resources.outlets) this.outlets.set(o.name, o);
     for (const relay of this.resources.relays) await this.claimRelay(relay);

@@ -12,6 +12,7 @@ import TcpInletCreate from './commands/tcp-inlet/create.ts';
 import RelayCreate from './commands/relay/create.ts';
 import MemberRevoke from './commands/member/revoke.ts';
 import Status from './commands/status.ts';
+import AgentBuild from './commands/agent/build.ts';
 
 export const COMMANDS = {
   'hub:init': HubInit,
@@ -27,4 +28,5 @@ export const COMMANDS = {
   'relay:create': RelayCreate,
   'member:revoke': MemberRevoke,
   status: Status,
+  'agent:build': AgentBuild,
 };

@@ -4,12 +4,14 @@ import { posternHome } from '../../../../agent/node/files.ts';
 import { adminRequest } from '../../../admin/project.ts';
 import { parseDuration } from '../../../hub/authority/index.ts';
 import { PosternError } from '../../../../protocol/errors.ts';
+import { installCommand, resolveInstallUrl } from '../../../provisioning/install-command.ts';
 
 export default class TicketCreate extends PosternCommand {
   static override summary = 'Mint an enrollment ticket; prints it on stdout.';
   static override examples = [
     '<%= config.bin %> ticket create --expires-in 24h --usage-count 1 --attribute inlet-to-saas --attribute outlet-from-saas --relay acme-relay > acme.ticket',
     '<%= config.bin %> ticket create --attribute customer=acme --relay acme-relay',
+    '<%= config.bin %> ticket create --attribute inlet-to-saas --attribute outlet-from-saas --relay acme-relay --install-command',
   ];
   static override flags = {
     'expires-in': Flags.string({ description: 'how long the ticket stays valid (e.g. 10m, 24h, 7d)', default: '24h' }),
@@ -18,6 +20,8 @@ export default class TicketCreate extends PosternCommand {
     relay: Flags.string({ description: 'the relay name the enrolled node may create' }),
     enroller: Flags.boolean({ description: 'the enrolled node may mint tickets itself (administrator only)' }),
     json: Flags.boolean({ description: 'print JSON with the ticket and its expiry' }),
+    'install-command': Flags.boolean({ description: 'print the customer\'s one install command (curl … | sh -s -- --ticket …) instead of the bare ticket' }),
+    'install-url': Flags.string({ description: 'where install.sh is served (default: the URL the hub serves its agent build at)' }),
   };
 
   async run(): Promise<void> {
@@ -29,6 +33,8 @@ export default class TicketCreate extends PosternCommand {
       if (k === '') throw new PosternError('POSTERN_BAD_ATTRIBUTE', `invalid attribute ${JSON.stringify(a)}`, 'use --attribute NAME or NAME=VALUE');
       attributes[k] = i < 0 ? 'true' : a.slice(i + 1);
     }
+    // Known before minting, so that a missing install URL wastes no ticket.
+    const installUrl = flags['install-command'] ? resolveInstallUrl(flags['install-url'], posternHome()) : undefined;
     const r = await adminRequest(posternHome(), {
       op: 'create-ticket',
       expiresIn: parseDuration(flags['expires-in']),
@@ -37,7 +43,8 @@ export default class TicketCreate extends PosternCommand {
       relay: flags.relay ?? null,
       enroller: flags.enroller,
     });
-    if (flags.json) this.printJson({ ticket: r['ticket'], expiresAt: r['expiresAt'] });
-    else this.log(String(r['ticket']));
+    const install = installUrl !== undefined ? installCommand(installUrl, String(r['ticket'])) : undefined;
+    if (flags.json) this.printJson({ ticket: r['ticket'], expiresAt: r['expiresAt'], ...(install !== undefined ? { installCommand: install } : {}) });
+    else this.log(install ?? String(r['ticket']));
   }
 }
