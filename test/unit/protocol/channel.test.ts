@@ -14,6 +14,7 @@ import {
 } from '../../../protocol/channel/index.ts';
 import { concat, equal } from '../../../protocol/bytes.ts';
 import { PosternError } from '../../../protocol/errors.ts';
+import { codeOf } from '../../helpers/errors.ts';
 import { makeAuthority, makeParty, NOW, trust, type TestAuthority, type TestParty } from '../../helpers/identities.ts';
 
 function handshake(
@@ -46,15 +47,7 @@ function setup(attrsA: Record<string, string> = { 'inlet-from-saas': 'true' }, a
   };
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PosternError) return e.code;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
+const code = codeOf;
 
 describe('secure channel handshake', () => {
   it('establishes both ways with each side seeing the other\'s identifier and attributes', () => {

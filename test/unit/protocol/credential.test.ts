@@ -10,6 +10,7 @@ import {
   verifyCredential,
   type Credential,
 } from '../../../protocol/credential/index.ts';
+import { codeOf } from '../../helpers/errors.ts';
 
 const NOW = 1_800_000_000;
 const c = nodeCrypto;
@@ -42,15 +43,6 @@ function credential(o: Partial<Credential> = {}): Credential {
   };
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PosternError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 /** A body written field by field, free to break the rules the encoder keeps. */
 function rawBody(o: { subject?: string; authority?: string; project?: string; attrs?: [string, string][]; count?: number; tail?: Uint8Array } = {}): Uint8Array {

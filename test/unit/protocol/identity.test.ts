@@ -15,19 +15,11 @@ import {
   verifyAttestation,
   type Attestation,
 } from '../../../protocol/identity/index.ts';
+import { codeOf } from '../../helpers/errors.ts';
 
 const NOW = 1_800_000_000;
 const PROVIDERS: CryptoProvider[] = [nodeCrypto, nobleCrypto];
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PosternError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 function keyPair(c: CryptoProvider = nodeCrypto): { secret: Uint8Array; publicKey: Uint8Array } {
   const secret = c.ed25519Generate();

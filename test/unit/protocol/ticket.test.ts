@@ -13,6 +13,7 @@ import {
   ticketSecretHash,
   type Ticket,
 } from '../../../protocol/ticket/index.ts';
+import { codeOf } from '../../helpers/errors.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -27,15 +28,6 @@ function ticket(o: Partial<Ticket> = {}): Ticket {
   };
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PosternError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 function errorOf(f: () => unknown): PosternError {
   try {

@@ -4,6 +4,7 @@ import type { CryptoProvider } from '../../../protocol/crypto/provider.ts';
 import { utf8 } from '../../../protocol/bytes.ts';
 import { PosternError } from '../../../protocol/errors.ts';
 import { MemoryVault } from '../../../protocol/vault/index.ts';
+import { codeOf } from '../../helpers/errors.ts';
 
 /** Reaches the protected entries, as a persistent subclass would. */
 class InspectableVault extends MemoryVault {
@@ -12,15 +13,6 @@ class InspectableVault extends MemoryVault {
   }
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PosternError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe.each([
   ['node:crypto', nodeCrypto],
