@@ -1,11 +1,25 @@
 /** Measurements for the portal bench: bulk throughput, HTTP latency and rate, connect → first byte. */
 import { writeFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { Agent, request } from 'undici';
 import { listen } from '../helpers/processes.ts';
 
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
+
+/** Write `bytes` bytes as fast as the socket takes them, then end it. */
+function sendBytes(s: Socket, bytes: number): void {
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, CHUNK.length);
+      left -= n;
+      if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void s.once('drain', pump);
+    }
+    s.end();
+  };
+  pump();
+}
 
 /** A target that sends `bytes` on connect ("down") or swallows what it gets and answers its count ("up"). */
 export async function bulkTarget(): Promise<{ server: Server; port: number }> {
@@ -14,16 +28,7 @@ export async function bulkTarget(): Promise<{ server: Server; port: number }> {
     s.once('data', (first: Buffer) => {
       const cmd = first.toString('latin1', 0, 1);
       if (cmd === 'D') {
-        let left = Number(first.toString('latin1', 1).trim());
-        const pump = () => {
-          while (left > 0) {
-            const n = Math.min(left, CHUNK.length);
-            left -= n;
-            if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void s.once('drain', pump);
-          }
-          s.end();
-        };
-        pump();
+        sendBytes(s, Number(first.toString('latin1', 1).trim()));
       } else {
         let got = first.length - 1;
         s.on('data', (d: Buffer) => (got += d.length));
@@ -51,19 +56,10 @@ export async function bulkUp(port: number, bytes: number): Promise<number> {
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
-    let left = bytes;
     let answer = '';
     s.on('connect', () => {
       s.write('U');
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, CHUNK.length);
-          left -= n;
-          if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void s.once('drain', pump);
-        }
-        s.end();
-      };
-      pump();
+      sendBytes(s, bytes);
     });
     s.on('data', (d: Buffer) => (answer += d.toString()));
     s.on('end', () => (Number(answer) === bytes ? resolve() : reject(new Error(`target got ${answer} of ${bytes}`))));
