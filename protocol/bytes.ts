@@ -15,6 +15,31 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Merge each run of consecutive parts shorter than `small` bytes into one
+ * buffer; larger parts pass through as they are (no copy). A few bytes copied
+ * cost less than one more cipher call or socket write.
+ */
+export function coalesce(parts: readonly Uint8Array[], small = 2048): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  const close = () => {
+    if (run.length === 1) out.push(run[0]!);
+    else if (run.length > 1) out.push(concat(...run));
+    run = [];
+  };
+  for (const p of parts) {
+    if (p.length === 0) continue;
+    if (p.length < small) run.push(p);
+    else {
+      close();
+      out.push(p);
+    }
+  }
+  close();
+  return out;
+}
+
 export function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;

@@ -4,12 +4,11 @@
  * not ask for except routed messages for its own addresses, and reconnects
  * with capped, jittered exponential backoff.
  */
-import { connect } from 'node:net';
 import { PosternError } from '../../protocol/errors.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
 import { decodeRouted, encodeRouteHeader, type RoutedMessage } from '../../protocol/routing/index.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
-import { TcpLink } from '../transport/tcp-link.ts';
+import { TcpLink, dialLinkSocket } from '../transport/tcp-link.ts';
 import type { NodeIdentity } from './identity.ts';
 
 export interface HubInfo {
@@ -106,7 +105,7 @@ export class HubClient {
       this.failed(e as PosternError);
       return;
     }
-    const socket = connect({ host: target.host, port: target.port, allowHalfOpen: false });
+    const socket = dialLinkSocket(target.host, target.port);
     const now = () => Math.floor(Date.now() / 1000);
     this.link = new TcpLink({
       socket,
@@ -189,7 +188,7 @@ export class HubClient {
         if (msg.payload.length !== 0 || !(to === 'listener' || to.startsWith('ch-'))) {
           throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${to}`);
         }
-        msg = { ...msg, payload: relayed };
+        msg.payload = relayed;
       }
     } catch (e) {
       this.link?.close(e as PosternError);

@@ -3,14 +3,46 @@
  * Noise XX channel. Used between a node and the hub. Frame errors, handshake
  * failures, tampering and socket errors all end in one `onClose(error)`.
  */
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { PosternError } from '../../protocol/errors.ts';
+import { coalesce } from '../../protocol/bytes.ts';
 import type { PeerInfo, SecureChannelOptions } from '../../protocol/channel/index.ts';
 import { ChannelDriver } from '../channel/driver.ts';
 import { FrameDecoder, frameHeader } from './frame-decoder.ts';
+import { SlabFrameReader } from './slab-reader.ts';
+
+/** A dialled socket whose reads go into slabs; TcpLink takes over `deliver`. */
+export interface DialledLinkSocket {
+  socket: Socket;
+  reader: SlabFrameReader;
+  deliver: (n: number) => void;
+}
+
+/**
+ * Dial a link socket that reads frames into slabs (`SlabFrameReader`): the
+ * data path's frames arrive without a per-read allocation or a copy.
+ */
+export function dialLinkSocket(host: string, port: number): DialledLinkSocket {
+  const reader = new SlabFrameReader();
+  const d: DialledLinkSocket = { reader, deliver: () => {}, socket: undefined as unknown as Socket };
+  d.socket = connect({
+    host,
+    port,
+    allowHalfOpen: false,
+    onread: {
+      buffer: () => reader.nextBuffer(),
+      callback: (n: number) => {
+        d.deliver(n);
+        return true;
+      },
+    },
+  });
+  return d;
+}
 
 export interface TcpLinkOptions extends SecureChannelOptions {
-  socket: Socket;
+  /** An accepted socket (read through 'data' events), or one from `dialLinkSocket`. */
+  socket: Socket | DialledLinkSocket;
   onEstablished?: (link: TcpLink, peer: PeerInfo) => void;
   onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array) => void;
   onClose?: (error?: PosternError) => void;
@@ -30,7 +62,8 @@ export class TcpLink {
 
   constructor(o: TcpLinkOptions) {
     this.o = o;
-    this.socket = o.socket;
+    const dialled = 'reader' in o.socket ? o.socket : undefined;
+    this.socket = dialled?.socket ?? (o.socket as Socket);
     this.socket.setNoDelay(true);
     this.driver = new ChannelDriver({
       ...o,
@@ -40,13 +73,26 @@ export class TcpLink {
       allowRelay: true,
       onClose: (err) => this.teardown(err),
     });
-    this.socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk, (frame) => this.driver.receiveRaw(frame));
-      } catch (e) {
-        this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
-      }
-    });
+    const onFrame = (frame: Uint8Array) => this.driver.receiveRaw(frame);
+    const frameError = (e: unknown) =>
+      this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
+    if (dialled !== undefined) {
+      dialled.deliver = (n) => {
+        try {
+          dialled.reader.filled(n, onFrame);
+        } catch (e) {
+          frameError(e);
+        }
+      };
+    } else {
+      this.socket.on('data', (chunk: Buffer) => {
+        try {
+          this.decoder.push(chunk, onFrame);
+        } catch (e) {
+          frameError(e);
+        }
+      });
+    }
     this.socket.on('error', (e: NodeJS.ErrnoException) => {
       this.driver.close(new PosternError('POSTERN_LINK_ERROR', `link error: ${e.code ?? e.message}`));
     });
@@ -105,8 +151,8 @@ export class TcpLink {
         s.uncork();
       });
     }
-    s.write(frameHeader(len));
-    for (const p of parts) s.write(p);
+    // Header and small pieces in one buffer: fewer write requests, fewer iovecs.
+    for (const p of coalesce([frameHeader(len), ...parts])) s.write(p);
   }
 
   private teardown(err?: PosternError): void {

@@ -197,7 +197,7 @@ export class Hub {
         if (m.payload.length !== 0 || !(hop.startsWith('relay:') || hop.startsWith('link:'))) {
           throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${hop}`);
         }
-        m = { ...m, payload: relayed };
+        m.payload = relayed;
       }
     } catch (e) {
       this.log(`link ${st.id}: ${(e as Error).message}; closing`);

@@ -1,0 +1,67 @@
+/**
+ * Length-prefixed frames read straight into large slabs, for sockets this
+ * side dials (Node's `onread` option exists only for those). Each read lands
+ * after the previous one in the current slab, so a frame is a view of the
+ * bytes as they arrived: no per-read allocation and no copy of frames that
+ * span reads. A slab is never written again once handed out; when fewer than
+ * one whole frame's bytes are free, the unfinished tail is copied into a new
+ * slab and the old one is left to the garbage collector with its views.
+ *
+ * Same framing and limits as `FrameDecoder`: `length u32 BE ‖ bytes`, length
+ * 1..maxFrame; anything else is a protocol violation.
+ */
+import { FRAME_HEADER, FrameError, MAX_FRAME } from './frame-decoder.ts';
+
+export const SLAB_SIZE = 512 * 1024;
+
+export class SlabFrameReader {
+  private slab: Buffer;
+  /** First byte not yet returned as (part of) a frame. */
+  private start = 0;
+  /** End of the bytes read so far. */
+  private end = 0;
+  private readonly maxFrame: number;
+  private readonly slabSize: number;
+
+  constructor(maxFrame = MAX_FRAME, slabSize = SLAB_SIZE) {
+    if (slabSize < 2 * (FRAME_HEADER + maxFrame)) throw new RangeError('slab must hold two whole frames');
+    this.maxFrame = maxFrame;
+    this.slabSize = slabSize;
+    this.slab = Buffer.allocUnsafeSlow(slabSize);
+  }
+
+  get bufferedBytes(): number {
+    return this.end - this.start;
+  }
+
+  /** Where the next read goes: the free tail of the slab, with room for at least one whole frame. */
+  nextBuffer(): Buffer {
+    if (this.slab.length - this.end < FRAME_HEADER + this.maxFrame) {
+      const next = Buffer.allocUnsafeSlow(this.slabSize);
+      const pending = this.end - this.start;
+      this.slab.copy(next, 0, this.start, this.end);
+      this.slab = next;
+      this.start = 0;
+      this.end = pending;
+    }
+    return this.slab.subarray(this.end);
+  }
+
+  /** `n` bytes were read into the buffer last returned by `nextBuffer()`: emit the frames now complete. */
+  filled(n: number, onFrame: (frame: Uint8Array) => void): void {
+    this.end += n;
+    const s = this.slab;
+    while (this.end - this.start >= FRAME_HEADER) {
+      const len = s.readUInt32BE(this.start);
+      if (len === 0 || len > this.maxFrame) {
+        this.start = this.end;
+        throw new FrameError('POSTERN_FRAME_INVALID', `frame length ${len} outside 1..${this.maxFrame}`);
+      }
+      const frameEnd = this.start + FRAME_HEADER + len;
+      if (frameEnd > this.end) return;
+      const frame = s.subarray(this.start + FRAME_HEADER, frameEnd);
+      this.start = frameEnd;
+      onFrame(frame);
+    }
+  }
+}
