@@ -20,54 +20,120 @@ import {
 } from 'node:crypto';
 import type { AeadKey, CipherName, CryptoProvider, HashFunction, HashName } from './provider.ts';
 import { TAG_LEN } from './provider.ts';
+import { coalesce } from '../bytes.ts';
 
-const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
-const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
-const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+interface KeyAlgo {
+  name: 'x25519' | 'ed25519';
+  /** DER prefixes of a raw key, for Nodes without raw key formats. */
+  pkcs8: Buffer;
+  spki: Buffer;
+  /**
+   * Parsing a raw key into a KeyObject costs about as much as the DH itself,
+   * so KeyObjects are remembered per key buffer (static keys are reused
+   * across handshakes, ephemeral keys are registered when generated, a
+   * peer's ephemeral key serves two DHs). A WeakMap keeps no key alive; the
+   * remembered bytes are compared in full, so a buffer changed in place (or
+   * wiped) is never served a stale key.
+   */
+  privates: WeakMap<Uint8Array, { k: KeyObject; raw: Uint8Array; pub?: Uint8Array }>;
+  publics: WeakMap<Uint8Array, { k: KeyObject; raw: Uint8Array }>;
+}
+
+const algo = (name: KeyAlgo['name'], pkcs8: string, spki: string): KeyAlgo => ({
+  name,
+  pkcs8: Buffer.from(pkcs8, 'hex'),
+  spki: Buffer.from(spki, 'hex'),
+  privates: new WeakMap(),
+  publics: new WeakMap(),
+});
+const X25519 = algo('x25519', '302e020100300506032b656e04220420', '302a300506032b656e032100');
+const ED25519 = algo('ed25519', '302e020100300506032b657004220420', '302a300506032b6570032100');
 
 function u8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
- * Parsing a raw key into a KeyObject costs about as much as the DH itself, so
- * KeyObjects are remembered per key buffer and algorithm (static keys are
- * reused across handshakes; ephemeral keys are registered when generated).
- * A WeakMap keeps no key alive; the remembered bytes are compared in full,
- * so a buffer changed in place (or wiped) is never served a stale key.
+ * Node (24) type-checks a key argument by trying KeyObject and CryptoKey
+ * brand checks that throw and catch internally; building those errors' stack
+ * traces is about half the cost of importing a raw key. Nothing here needs
+ * them, so imports run with stack traces off (errors still carry messages).
  */
-const privateCache = new Map<Buffer, WeakMap<Uint8Array, { k: KeyObject; raw: Uint8Array }>>([
-  [X25519_PKCS8, new WeakMap()],
-  [ED25519_PKCS8, new WeakMap()],
-]);
-
-function remember(prefix: Buffer, raw: Uint8Array, k: KeyObject): void {
-  privateCache.get(prefix)!.set(raw, { k, raw: raw.slice() });
+function importKey<T>(f: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return f();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
-function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new RangeError('private key must be 32 bytes');
-  const hit = privateCache.get(prefix)!.get(raw);
-  if (hit !== undefined && Buffer.compare(hit.raw, raw) === 0) return hit.k;
-  const k = createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
-  remember(prefix, raw, k);
-  return k;
-}
-
-function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new RangeError('public key must be 32 bytes');
-  return createPublicKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'spki' });
-}
+/**
+ * Node 24 imports and exports raw keys directly ('raw-public' /
+ * 'raw-private': a third less than DER to import, half as much to export);
+ * older Nodes go through DER, whose last 32 bytes are the key.
+ */
+type RawFormat = 'raw-public' | 'raw-private';
+const exportRaw = (k: KeyObject, format: RawFormat) => (k.export as unknown as (o: { format: RawFormat }) => Buffer)({ format });
+const rawImport = (key: Uint8Array, format: RawFormat, a: KeyAlgo) =>
+  ({ key, format, asymmetricKeyType: a.name }) as unknown as Parameters<typeof createPublicKey>[0];
+const RAW_FORMATS: boolean = (() => {
+  try {
+    const pub = exportRaw(generateKeyPairSync('x25519').publicKey, 'raw-public');
+    return pub.length === 32 && exportRaw(createPublicKey(rawImport(pub, 'raw-public', X25519)), 'raw-public').equals(pub);
+  } catch {
+    return false;
+  }
+})();
 
 function rawPublic(k: KeyObject): Uint8Array {
+  if (RAW_FORMATS) return u8(exportRaw(k, 'raw-public'));
   const der = k.export({ format: 'der', type: 'spki' });
   return u8(der.subarray(der.length - 32));
 }
 
 function rawPrivate(k: KeyObject): Uint8Array {
+  if (RAW_FORMATS) return new Uint8Array(exportRaw(k, 'raw-private'));
   const der = k.export({ format: 'der', type: 'pkcs8' });
   return new Uint8Array(der.subarray(der.length - 32));
+}
+
+function remember(a: KeyAlgo, raw: Uint8Array, k: KeyObject, pub?: Uint8Array): void {
+  a.privates.set(raw, { k, raw: raw.slice(), pub });
+}
+
+function privateKey(a: KeyAlgo, raw: Uint8Array): KeyObject {
+  if (raw.length !== 32) throw new RangeError('private key must be 32 bytes');
+  const hit = a.privates.get(raw);
+  if (hit !== undefined && Buffer.compare(hit.raw, raw) === 0) return hit.k;
+  const k = importKey(() =>
+    RAW_FORMATS
+      ? createPrivateKey(rawImport(raw, 'raw-private', a) as Parameters<typeof createPrivateKey>[0])
+      : createPrivateKey({ key: Buffer.concat([a.pkcs8, raw]), format: 'der', type: 'pkcs8' }),
+  );
+  remember(a, raw, k);
+  return k;
+}
+
+function publicKey(a: KeyAlgo, raw: Uint8Array): KeyObject {
+  if (raw.length !== 32) throw new RangeError('public key must be 32 bytes');
+  const hit = a.publics.get(raw);
+  if (hit !== undefined && Buffer.compare(hit.raw, raw) === 0) return hit.k;
+  const k = importKey(() =>
+    RAW_FORMATS
+      ? createPublicKey(rawImport(raw, 'raw-public', a))
+      : createPublicKey({ key: Buffer.concat([a.spki, raw]), format: 'der', type: 'spki' }),
+  );
+  a.publics.set(raw, { k, raw: raw.slice() });
+  return k;
+}
+
+/** The raw public key of a private key: remembered for generated keys, derived otherwise. */
+function publicOf(a: KeyAlgo, secret: Uint8Array): Uint8Array {
+  const hit = a.privates.get(secret);
+  if (hit?.pub !== undefined && Buffer.compare(hit.raw, secret) === 0) return hit.pub.slice();
+  return rawPublic(importKey(() => createPublicKey(privateKey(a, secret))));
 }
 
 const ALGO: Record<CipherName, 'aes-256-gcm' | 'chacha20-poly1305'> = {
@@ -103,7 +169,7 @@ class NodeAead implements AeadKey {
     // OpenSSL takes associated data in pieces: the same tag as one contiguous AD.
     for (const a of ads) if (a.length > 0) c.setAAD(a, { plaintextLength: n });
     const out: Uint8Array[] = [];
-    for (const p of parts) if (p.length > 0) out.push(u8(c.update(p)));
+    for (const p of coalesce(parts)) out.push(u8(c.update(p)));
     const tail = c.final();
     if (tail.length > 0) out.push(u8(tail));
     out.push(u8(c.getAuthTag()));
@@ -143,7 +209,8 @@ function nodeHash(name: HashName): HashFunction {
       return u8(h.digest());
     },
     hmac(key, ...parts) {
-      const h = createHmac(algo, key);
+      // A KeyObject: Node checks a raw key far more slowly (about 3× the whole HMAC for 32-byte keys).
+      const h = createHmac(algo, key.length > 0 ? createSecretKey(key) : key);
       for (const p of parts) h.update(p);
       return u8(h.digest());
     },
@@ -157,26 +224,26 @@ export const nodeCrypto: CryptoProvider = {
   randomBytes: (n) => u8(randomBytes(n)),
 
   x25519Generate() {
-    const k = generateKeyPairSync('x25519').privateKey;
+    const { privateKey: k, publicKey: pub } = generateKeyPairSync('x25519');
     const raw = rawPrivate(k);
-    remember(X25519_PKCS8, raw, k);
+    remember(X25519, raw, k, rawPublic(pub));
     return raw;
   },
-  x25519PublicKey: (secret) => rawPublic(createPublicKey(privateKey(X25519_PKCS8, secret))),
+  x25519PublicKey: (secret) => publicOf(X25519, secret),
   x25519(secret, pub) {
     // OpenSSL rejects an all-zero shared secret (RFC 7748 §6.1), as Noise wants.
     return u8(
-      diffieHellman({ privateKey: privateKey(X25519_PKCS8, secret), publicKey: publicKey(X25519_SPKI, pub) }),
+      diffieHellman({ privateKey: privateKey(X25519, secret), publicKey: publicKey(X25519, pub) }),
     );
   },
 
   ed25519Generate: () => rawPrivate(generateKeyPairSync('ed25519').privateKey),
-  ed25519PublicKey: (secret) => rawPublic(createPublicKey(privateKey(ED25519_PKCS8, secret))),
-  ed25519Sign: (secret, message) => u8(sign(null, message, privateKey(ED25519_PKCS8, secret))),
+  ed25519PublicKey: (secret) => publicOf(ED25519, secret),
+  ed25519Sign: (secret, message) => u8(sign(null, message, privateKey(ED25519, secret))),
   ed25519Verify(pub, message, signature) {
     if (pub.length !== 32 || signature.length !== 64) return false;
     try {
-      return verify(null, message, publicKey(ED25519_SPKI, pub), signature);
+      return verify(null, message, publicKey(ED25519, pub), signature);
     } catch {
       return false;
     }

@@ -72,4 +72,32 @@ describe('regressions', () => {
     s[5] = 9; // first and last bytes unchanged
     expect(equal(nodeCrypto.x25519PublicKey(s), nobleCrypto.x25519PublicKey(s))).toBe(true);
   });
+
+  it('a generated key answers its remembered public key, and a changed one its own', () => {
+    for (const [gen, pub, ref] of [
+      [nodeCrypto.x25519Generate, nodeCrypto.x25519PublicKey, nobleCrypto.x25519PublicKey],
+      [nodeCrypto.ed25519Generate, nodeCrypto.ed25519PublicKey, nobleCrypto.ed25519PublicKey],
+    ] as const) {
+      const s = gen();
+      expect(equal(pub(s), ref(s))).toBe(true);
+      const copy = pub(s);
+      copy.fill(0); // callers own what they get: wiping it must not touch the cache
+      expect(equal(pub(s), ref(s))).toBe(true);
+      s[3] = s[3]! ^ 0xff;
+      expect(equal(pub(s), ref(s))).toBe(true);
+    }
+  });
+
+  it('a peer public key buffer changed in place is never served its old KeyObject', () => {
+    const me = nodeCrypto.x25519Generate();
+    const peer = nobleCrypto.x25519PublicKey(new Uint8Array(32).fill(3));
+    expect(equal(nodeCrypto.x25519(me, peer), nobleCrypto.x25519(me, peer))).toBe(true);
+    peer.set(nobleCrypto.x25519PublicKey(new Uint8Array(32).fill(4)));
+    expect(equal(nodeCrypto.x25519(me, peer), nobleCrypto.x25519(me, peer))).toBe(true);
+  });
+
+  it('errors from key imports still carry their message', () => {
+    expect(() => nodeCrypto.ed25519Sign(new Uint8Array(31), new Uint8Array(1))).toThrow(/32 bytes/);
+    expect(Error.stackTraceLimit).toBeGreaterThan(0);
+  });
 });
