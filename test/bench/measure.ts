@@ -130,15 +130,21 @@ export interface BenchRow {
   unit: string;
 }
 
-/** Print rows with their ratio to the `direct` scenario of the same run; `--json FILE` writes them. */
+/**
+ * Print rows with their ratio to the `direct` scenario and to `ssh -L`
+ * (default cipher) of the same run, where those were measured; `--json FILE` writes them.
+ */
 export function report(rows: BenchRow[], jsonFile?: string): void {
-  const ref = (metric: string) => rows.find((r) => r.scenario === 'direct' && r.metric === metric)?.value;
-  const lines = [['scenario', 'metric', 'value', 'unit', 'vs direct']];
+  const ref = (scenario: string, metric: string) => rows.find((r) => r.scenario === scenario && r.metric === metric)?.value;
+  const ratio = (r: BenchRow, scenario: string) => {
+    const d = ref(scenario, r.metric);
+    return d && r.scenario !== scenario ? `${(r.value / d).toFixed(2)}×` : '';
+  };
+  const lines = [['scenario', 'metric', 'value', 'unit', 'vs direct', 'vs ssh -L']];
   for (const r of rows) {
-    const d = ref(r.metric);
-    lines.push([r.scenario, r.metric, r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2), r.unit, d && r.scenario !== 'direct' ? `${(r.value / d).toFixed(2)}×` : '']);
+    lines.push([r.scenario, r.metric, r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2), r.unit, ratio(r, 'direct'), ratio(r, 'ssh -L')]);
   }
   const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  for (const l of lines) console.log(l.map((v, i) => (i === 2 ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  '));
+  for (const l of lines) console.log(l.map((v, i) => (i === 2 ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  ').trimEnd());
   if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(rows, null, 2)}\n`);
 }

@@ -3,8 +3,9 @@
  *
  * The same workloads, in one run, through: a direct loopback connection (the
  * reference), `ssh -L` (default cipher and aes128-gcm, when sshd is
- * installed) and Postern's full path: client → inlet node → hub → outlet
- * node → target, all real processes on loopback. Prints each figure with its
+ * installed), three plain Node relays in a row (the floor for three Node
+ * processes, see relay-chain.ts) and Postern's full path: client → inlet
+ * node → hub → outlet node → target, all real processes on loopback. Prints each figure with its
  * ratio to the direct path of the same run. Not part of `npm test`.
  */
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { cpus } from 'node:os';
 import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, httpLoad, httpTarget, report, type BenchRow } from './measure.ts';
 import { startPostern } from './setup.ts';
 import { sshAvailable, startSsh } from './ssh.ts';
+import { startRelayChain } from './relay-chain.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -75,6 +77,14 @@ async function main(): Promise<void> {
       }
     } else {
       console.log('ssh -L skipped: install openssh-server (apt-get install openssh-server) to compare');
+    }
+    const chainBulk = await startRelayChain(bulk.port);
+    const chainHttp = await startRelayChain(http.port);
+    try {
+      await measurePath('3 Node relays (no crypto)', chainBulk.port, chainHttp.port);
+    } finally {
+      chainBulk.close();
+      chainHttp.close();
     }
     const p = await startPostern({ bulk: bulk.port, http: http.port });
     try {
