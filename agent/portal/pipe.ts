@@ -18,11 +18,16 @@ export interface PipeEvents {
 }
 
 export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEvents = {}): void {
-  /** Bytes the window did not take yet: the socket stays paused until credit returns. */
-  let pending: Uint8Array | undefined;
-  /** A tail shorter than one frame, held until the next read or the end of this I/O turn. */
-  let carry: Buffer | undefined;
-  let carryScheduled = false;
+  /**
+   * Bytes read and not yet sent, as the socket's own buffers (views, never
+   * copied): whole frames leave at once, a tail shorter than a frame waits
+   * for the next read or the end of this I/O turn, and whatever the window
+   * does not take waits (socket paused) until credit returns.
+   */
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let waitingForCredit = false;
+  let tailScheduled = false;
   let socketEnded = false;
   let finished = false;
 
@@ -32,69 +37,74 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
     ev.onDone?.();
   };
 
-  /** Send what the window takes; keep the rest pending and pause the socket. */
-  const send = (b: Uint8Array): boolean => {
-    const n = stream.write(b);
-    if (n === b.length) return true;
-    pending = b.subarray(n);
+  /** The first `n` queued bytes, as views. */
+  const head = (n: number): Uint8Array[] => {
+    const out: Uint8Array[] = [];
+    for (let i = 0; n > 0; i++) {
+      const q = queue[i]!;
+      out.push(q.length <= n ? q : q.subarray(0, n));
+      n -= Math.min(q.length, n);
+    }
+    return out;
+  };
+
+  const drop = (n: number): void => {
+    queued -= n;
+    while (n > 0) {
+      const q = queue[0]!;
+      if (q.length <= n) {
+        queue.shift();
+        n -= q.length;
+      } else {
+        queue[0] = q.subarray(n);
+        n = 0;
+      }
+    }
+  };
+
+  /** Send whole frames, or everything with `all`; false when the window ran out (socket paused). */
+  const send = (all: boolean): boolean => {
+    const n = all ? queued : queued - (queued % FRAME);
+    if (n === 0) return true;
+    const taken = stream.write(head(n));
+    drop(taken);
+    if (taken === n) return true;
+    waitingForCredit = true;
     socket.pause();
     return false;
   };
 
-  const flushCarry = (): void => {
-    carryScheduled = false;
-    if (carry === undefined || pending !== undefined) return;
-    const c = carry;
-    carry = undefined;
-    if (send(c) && socketEnded) stream.end();
+  const sendTail = (): void => {
+    tailScheduled = false;
+    if (waitingForCredit || !send(true)) return;
+    if (socketEnded) stream.end();
   };
 
-  const flush = (): void => {
-    if (pending === undefined) return;
-    const p = pending;
-    pending = undefined;
-    if (!send(p)) return;
-    if (carry !== undefined) return flushCarry();
+  const onCredit = (): void => {
+    if (!waitingForCredit) return;
+    waitingForCredit = false;
+    if (!send(true)) return;
     if (socketEnded) stream.end();
     else socket.resume();
   };
 
   socket.on('data', (chunk: Buffer) => {
-    if (pending !== undefined) {
-      pending = Buffer.concat([pending, chunk]);
-      return;
-    }
-    // A socket read is 64 KiB, a frame carries at most FRAME bytes: send whole frames now and
-    // carry the short tail into the next read, so one read does not cost two messages.
-    let buf: Buffer = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
-    carry = undefined;
-    const whole = buf.length - (buf.length % FRAME);
-    if (whole > 0) {
-      if (!send(buf.subarray(0, whole))) {
-        if (whole < buf.length) pending = Buffer.concat([pending!, buf.subarray(whole)]);
-        return;
-      }
-      buf = buf.subarray(whole);
-    }
-    if (buf.length > 0) {
-      // A short read means the sender paused: send now rather than wait for more.
-      if (chunk.length < FULL_READ) {
-        send(buf);
-        return;
-      }
-      carry = buf;
-      if (!carryScheduled) {
-        carryScheduled = true;
-        setImmediate(flushCarry);
-      }
+    queue.push(chunk);
+    queued += chunk.length;
+    if (waitingForCredit || !send(false) || queued === 0) return;
+    // A short read means the sender paused: send the tail now rather than wait for more.
+    if (chunk.length < FULL_READ) sendTail();
+    else if (!tailScheduled) {
+      tailScheduled = true;
+      setImmediate(sendTail);
     }
   });
   socket.on('end', () => {
     socketEnded = true;
-    if (pending === undefined && carry === undefined) stream.end();
+    if (!waitingForCredit && !tailScheduled && queued === 0) stream.end();
   });
-  stream.onCredit = flush;
-  stream.onAccepted = flush;
+  stream.onCredit = onCredit;
+  stream.onAccepted = onCredit;
 
   stream.onData = (chunk) => {
     const len = chunk.length;

@@ -118,20 +118,37 @@ export class MuxStream {
   }
 
   /**
-   * Send as much of `chunk` as the window allows, in DATA frames of at most
-   * maxFramePayload bytes, without copying. Returns the bytes taken; the
-   * caller keeps the rest until onCredit. Never buffers.
+   * Send as much of `data` as the window allows, in DATA frames of at most
+   * maxFramePayload bytes, without copying. `data` may be several buffers
+   * sent as if concatenated (a frame may span two of them). Returns the
+   * bytes taken; the caller keeps the rest until onCredit. Never buffers.
    */
-  write(chunk: Uint8Array): number {
-    const n = Math.min(chunk.length, this.sendWindow);
+  write(data: Uint8Array | readonly Uint8Array[]): number {
+    const parts = data instanceof Uint8Array ? [data] : data;
+    let total = 0;
+    for (const p of parts) total += p.length;
+    const n = Math.min(total, this.sendWindow);
     const max = this.host.maxFramePayload;
+    let pi = 0;
+    let po = 0;
     for (let o = 0; o < n; o += max) {
-      const end = Math.min(n, o + max);
-      const piece = o === 0 && end === chunk.length ? chunk : chunk.subarray(o, end);
-      if (this.accepted) this.send -= piece.length;
-      else this.sentEarly += piece.length;
-      this.host.sendFrame([encodeDataHeader(this.id, piece.length), piece]);
-      if (this.closedFlag) return end;
+      const len = Math.min(max, n - o);
+      const frame: Uint8Array[] = [encodeDataHeader(this.id, len)];
+      for (let need = len; need > 0; ) {
+        const p = parts[pi]!;
+        const k = Math.min(need, p.length - po);
+        if (k > 0) frame.push(po === 0 && k === p.length ? p : p.subarray(po, po + k));
+        need -= k;
+        po += k;
+        if (po === p.length) {
+          pi++;
+          po = 0;
+        }
+      }
+      if (this.accepted) this.send -= len;
+      else this.sentEarly += len;
+      this.host.sendFrame(frame);
+      if (this.closedFlag) return o + len;
     }
     return n;
   }

@@ -210,6 +210,27 @@ describe('mux: two sessions back to back', () => {
     expect(decodeFrame(concat(...data[2]!), 1000)).toEqual({ type: FRAME.DATA, id: 1, data: chunk.subarray(2000) });
   });
 
+  it('sends several buffers as if concatenated: frames span them, nothing is copied, the window cuts anywhere', () => {
+    const parts: Uint8Array[][] = [];
+    const a = new MuxSession({ initiator: true, maxFramePayload: 1000, send: (p) => parts.push(p) });
+    const s = a.open('x');
+    a.receive(concat(...encodeFrame({ type: FRAME.OPEN_ACK, id: s.id, window: EARLY_WINDOW })));
+    const bufs = [300, 0, 1500, 7, 900].map((n, k) => new Uint8Array(n).map((_, i) => (i * 7 + k) & 0xff));
+    expect(s.write(bufs)).toBe(2707);
+    const data = parts.slice(1);
+    expect(data.map((p) => p.slice(1).reduce((n, x) => n + x.length, 0))).toEqual([1000, 1000, 707]);
+    expect(data[0]!.slice(1).map((x) => x.length)).toEqual([300, 700]);
+    for (const p of data) for (const x of p.slice(1)) expect(bufs.some((b) => b.buffer === x.buffer)).toBe(true);
+    expect(concat(...data.flatMap((p) => p.slice(1)))).toEqual(concat(...bufs));
+    // A window smaller than the whole takes a prefix and says how much.
+    const b = new MuxSession({ initiator: true, maxFramePayload: 1000, send: () => {} });
+    const t = b.open('y');
+    b.receive(concat(...encodeFrame({ type: FRAME.OPEN_ACK, id: t.id, window: EARLY_WINDOW })));
+    const big = [new Uint8Array(EARLY_WINDOW - 10), new Uint8Array(100)];
+    expect(t.write(big)).toBe(EARLY_WINDOW);
+    expect(t.write([new Uint8Array(5)])).toBe(0);
+  });
+
   it('lets the opener send EARLY_WINDOW bytes and a FIN before OPEN_ACK, held until accept', () => {
     const W = 2 * EARLY_WINDOW;
     const { A, pump, b } = pair({ a: { initialWindow: W }, b: { initialWindow: W } });
