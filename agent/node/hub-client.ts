@@ -228,7 +228,8 @@ export class HubClient {
     if (link === undefined || !link.established) {
       throw new PosternError('POSTERN_HUB_DISCONNECTED', 'not connected to the hub', 'the node reconnects by itself; try again shortly');
     }
-    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts);
+    // Relay parts are this node's freshly sealed ciphertext: freed once written.
+    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts, parts);
     else link.send([encodeRouteHeader(onward, ret), ...parts]);
   }
 

@@ -26,8 +26,12 @@ export class FrameDecoder {
     return this.buffered;
   }
 
-  /** Feed bytes; calls `onFrame` for each complete frame, in order. */
-  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+  /**
+   * Feed bytes; calls `onFrame` for each complete frame, in order. `owned`:
+   * the frame was assembled from several reads into a buffer of its own,
+   * which the receiver may free once done (see `releaseAfterWrite`).
+   */
+  push(chunk: Uint8Array, onFrame: (frame: Uint8Array, owned: boolean) => void): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -39,7 +43,8 @@ export class FrameDecoder {
         throw new FrameError('POSTERN_FRAME_INVALID', `frame length ${len} outside 1..${this.maxFrame}`);
       }
       if (this.buffered < FRAME_HEADER + len) return;
-      onFrame(this.take(FRAME_HEADER + len).subarray(FRAME_HEADER));
+      const whole = this.chunks[0]!.length >= FRAME_HEADER + len;
+      onFrame(this.take(FRAME_HEADER + len).subarray(FRAME_HEADER), !whole);
     }
   }
 
@@ -66,7 +71,8 @@ export class FrameDecoder {
       else this.chunks[0] = first.subarray(n);
       return out;
     }
-    const out = new Uint8Array(n);
+    // A buffer of its own (not pooled, not zero-filled: every byte is written below).
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
     let o = 0;
     while (o < n) {
       const c = this.chunks[0]!;

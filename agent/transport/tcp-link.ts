@@ -40,11 +40,32 @@ export function dialLinkSocket(host: string, port: number): DialledLinkSocket {
   return d;
 }
 
+/** Below this, a buffer costs the garbage collector too little to free by hand. */
+const RELEASE_MIN = 16 * 1024;
+
+/**
+ * Free large message buffers once written, instead of leaving them to the
+ * garbage collector: each is memory outside the JavaScript heap, and a relay
+ * makes them faster than young-generation collections clear them, so V8
+ * would run a full collection every few dozen megabytes. Detaching
+ * (`ArrayBuffer.prototype.transfer(0)`) frees the memory at once. Only
+ * buffers that are a whole ArrayBuffer, owned by the caller and referenced
+ * nowhere else, are passed here.
+ */
+export function releaseAfterWrite(bufs: readonly Uint8Array[]): void {
+  for (const b of bufs) {
+    if (b.byteLength >= RELEASE_MIN && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
+      (b.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }).transfer?.(0);
+    }
+  }
+}
+
 export interface TcpLinkOptions extends SecureChannelOptions {
   /** An accepted socket (read through 'data' events), or one from `dialLinkSocket`. */
   socket: Socket | DialledLinkSocket;
   onEstablished?: (link: TcpLink, peer: PeerInfo) => void;
-  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array) => void;
+  /** `frame`: set when the message's frame is a buffer of its own that the receiver may free once done with it. */
+  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, frame?: Uint8Array) => void;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
   /** Close the link when nothing arrives for this long (keepalives keep it open). */
@@ -59,6 +80,8 @@ export class TcpLink {
   private closeError: PosternError | undefined;
   private ended = false;
   private corked = false;
+  private pendingRelease: readonly Uint8Array[] | undefined;
+  private ownedFrame: Uint8Array | undefined;
 
   constructor(o: TcpLinkOptions) {
     this.o = o;
@@ -69,11 +92,19 @@ export class TcpLink {
       ...o,
       sendRaw: (parts) => this.writeFrame(parts),
       onEstablished: (peer) => o.onEstablished?.(this, peer),
-      onMessage: o.onMessage,
+      onMessage: o.onMessage === undefined ? undefined : (plaintext, relayed) => o.onMessage!(plaintext, relayed, this.ownedFrame),
       allowRelay: true,
       onClose: (err) => this.teardown(err),
     });
-    const onFrame = (frame: Uint8Array) => this.driver.receiveRaw(frame);
+    const onFrame = (frame: Uint8Array, owned = false) => {
+      // The decoder's own copy of a frame (header included) is handed to onMessage, to be freed once forwarded.
+      this.ownedFrame = owned ? new Uint8Array(frame.buffer, 0, frame.buffer.byteLength) : undefined;
+      try {
+        this.driver.receiveRaw(frame);
+      } finally {
+        this.ownedFrame = undefined;
+      }
+    };
     const frameError = (e: unknown) =>
       this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
     if (dialled !== undefined) {
@@ -128,9 +159,18 @@ export class TcpLink {
     this.driver.send(parts);
   }
 
-  /** Forward end-to-end ciphertext: only the route header is encrypted on this link. */
-  sendRelay(header: Uint8Array, payload: Uint8Array[]): void {
-    this.driver.sendRelay(header, payload);
+  /**
+   * Forward end-to-end ciphertext: only the route header is encrypted on this
+   * link. `release`: buffers nothing else refers to, freed as soon as the
+   * kernel has them (see `releaseAfterWrite`).
+   */
+  sendRelay(header: Uint8Array, payload: Uint8Array[], release?: readonly Uint8Array[]): void {
+    this.pendingRelease = release;
+    try {
+      this.driver.sendRelay(header, payload);
+    } finally {
+      this.pendingRelease = undefined;
+    }
   }
 
   close(error?: PosternError): void {
@@ -152,7 +192,11 @@ export class TcpLink {
       });
     }
     // Header and small pieces in one buffer: fewer write requests, fewer iovecs.
-    for (const p of coalesce([frameHeader(len), ...parts])) s.write(p);
+    const out = coalesce([frameHeader(len), ...parts]);
+    const release = this.pendingRelease;
+    for (let i = 0; i < out.length - 1; i++) s.write(out[i]!);
+    if (release === undefined) s.write(out[out.length - 1]!);
+    else s.write(out[out.length - 1]!, () => releaseAfterWrite(release));
   }
 
   private teardown(err?: PosternError): void {

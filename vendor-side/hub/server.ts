@@ -138,7 +138,7 @@ export class Hub {
           uncount();
           this.established(st, peer);
         },
-        onMessage: (m, relayed) => this.message(st, m, relayed),
+        onMessage: (m, relayed, frame) => this.message(st, m, relayed, frame),
         onClose: (err) => {
           uncount();
           this.closed(st, err);
@@ -187,7 +187,7 @@ export class Hub {
     }
   }
 
-  private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array): void {
+  private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array, frame?: Uint8Array): void {
     let m: RoutedMessage;
     try {
       m = decodeRouted(plaintext);
@@ -221,7 +221,7 @@ export class Hub {
       }
       st.peers.add(dest.id);
       dest.peers.add(st.id);
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined);
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame);
       return;
     }
     if (to.startsWith('link:')) {
@@ -230,15 +230,16 @@ export class Hub {
         this.reply(st, m.ret, { code: 'POSTERN_PEER_GONE', message: 'the other node is no longer connected' }, true);
         return;
       }
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined);
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame);
     }
   }
 
-  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean): void {
+  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean, frame?: Uint8Array): void {
     if (onward.length === 0 || ret.length > 8) return;
     try {
       // End-to-end ciphertext is forwarded as it came: only the new route header is sealed.
-      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [payload]);
+      // The frame it sits in, when the link assembled one for it, is freed once written.
+      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [payload], frame === undefined ? undefined : [frame]);
       else dest.link.send([encodeRouteHeader(onward, ret), payload]);
     } catch {
       return;

@@ -42,3 +42,35 @@ describe('frame decoder', () => {
     expect(d.bufferedBytes).toBe(50);
   });
 });
+
+describe('frame ownership', () => {
+  it('marks a frame assembled from several reads as owned (a buffer of its own), and a frame inside one read as not', () => {
+    const a = new Uint8Array(100).fill(1);
+    const b = new Uint8Array(70_000 - 4).fill(2);
+    const wire = concat(frame(a), frame(b));
+    const d = new FrameDecoder(MAX_FRAME * 2);
+    const got: [number, boolean, number][] = [];
+    const cut = 104 + 30_000;
+    for (const c of [wire.subarray(0, cut), wire.subarray(cut)]) {
+      d.push(c, (f, owned) => got.push([f.length, owned, f.buffer.byteLength]));
+    }
+    expect(got[0]!.slice(0, 2)).toEqual([100, false]);
+    // The spanning frame: its own buffer holding exactly the header and body.
+    expect(got[1]).toEqual([b.length, true, b.length + 4]);
+  });
+});
+
+describe('releaseAfterWrite', () => {
+  it('frees only large buffers that are a whole ArrayBuffer', async () => {
+    const { releaseAfterWrite } = await import('../../../agent/transport/tcp-link.ts');
+    const whole = new Uint8Array(64 * 1024);
+    const small = new Uint8Array(1024);
+    const backing = new Uint8Array(128 * 1024);
+    const view = backing.subarray(0, 64 * 1024);
+    releaseAfterWrite([whole, small, view]);
+    expect(whole.buffer.byteLength).toBe(0); // detached: the memory is gone now, not at the next collection
+    expect(small.length).toBe(1024);
+    expect(view.length).toBe(64 * 1024);
+    expect(backing.buffer.byteLength).toBe(128 * 1024);
+  });
+});
