@@ -76,7 +76,8 @@ export class PortalChannel {
       onMessage: (plaintext) => {
         this.lastHeard = Date.now();
         try {
-          this.mux.receive(plaintext);
+          // A fresh decryption, referred to by nothing else.
+          this.mux.receive(plaintext, true);
         } catch (e) {
           this.close(e instanceof PosternError ? e : new PosternError('POSTERN_MUX_PROTOCOL', String(e)));
         }

@@ -114,8 +114,10 @@ export class MuxSession implements StreamHost {
    * One channel message: one or more whole frames back to back. Throws
    * MuxProtocolError on anything session-fatal; the caller then closes the
    * channel (and this session). DATA goes straight to the stream as a view.
+   * `owned`: nothing else refers to `msg` (a fresh decryption): a message
+   * that is one DATA frame lets its stream free it once delivered.
    */
-  receive(msg: Uint8Array): void {
+  receive(msg: Uint8Array, owned = false): void {
     if (this.closed) return;
     let o = 0;
     do {
@@ -128,7 +130,7 @@ export class MuxSession implements StreamHost {
         const id = readU32(msg, o + 1);
         if (id === 0) throw new MuxProtocolError('DATA on stream 0');
         if (len > this.maxFramePayload) throw new MuxProtocolError(`DATA frame of ${len} bytes exceeds ${this.maxFramePayload}`);
-        this.map.get(id)?.handleData(msg.subarray(o + HEADER_LEN, end));
+        this.map.get(id)?.handleData(msg.subarray(o + HEADER_LEN, end), owned && o === 0 && end === msg.length);
       } else {
         this.dispatch(decodeFrame(msg.subarray(o, end), this.maxFramePayload));
       }

@@ -29,8 +29,13 @@ export class MuxStream {
   /** True on the side that sent OPEN. */
   readonly opener: boolean;
 
-  /** Received bytes: a view valid only during the call (copy it to keep it). Call consumed() once delivered. */
-  onData?: (chunk: Uint8Array) => void;
+  /**
+   * Received bytes: a view of the channel message. Call consumed() once
+   * delivered. `sole`: the chunk was the only frame of a message whose buffer
+   * the session was given to own, so the receiver may free that buffer
+   * (`chunk.buffer`) once it is done with the chunk.
+   */
+  onData?: (chunk: Uint8Array, sole: boolean) => void;
   /** The peer sent FIN: no more data will come. */
   onEnd?: () => void;
   /** Opener: the acceptor answered OPEN_ACK. */
@@ -59,7 +64,7 @@ export class MuxStream {
   private remoteFin = false;
   private closedFlag = false;
   /** Acceptor: DATA and FIN that arrived before accept(), delivered by it. */
-  private early: Uint8Array[] = [];
+  private early: [Uint8Array, boolean][] = [];
   private earlyBytes = 0;
   private earlyFin = false;
 
@@ -103,11 +108,11 @@ export class MuxStream {
     }
     const early = this.early;
     this.early = [];
-    for (const c of early) {
+    for (const [c, sole] of early) {
       if (this.closedFlag) return;
       this.earlyBytes -= c.length;
       this.held += c.length;
-      this.onData?.(c);
+      this.onData?.(c, sole);
     }
     if (this.closedFlag) return;
     if (this.earlyFin) {
@@ -195,7 +200,7 @@ export class MuxStream {
   // ---- frames from the peer, dispatched by the session --------------------
 
   /** @internal */
-  handleData(data: Uint8Array): void {
+  handleData(data: Uint8Array, sole = false): void {
     if (this.remoteFin || this.earlyFin) return this.reset(RESET_REASON.PROTOCOL, 'DATA after FIN');
     if (this.opener && !this.accepted) return this.reset(RESET_REASON.PROTOCOL, 'DATA before OPEN_ACK');
     if (data.length > this.recv) {
@@ -208,13 +213,13 @@ export class MuxStream {
       }
       this.recv -= data.length;
       this.earlyBytes += data.length;
-      if (data.length > 0) this.early.push(data);
+      if (data.length > 0) this.early.push([data, sole]);
       return;
     }
     this.recv -= data.length;
     if (data.length === 0) return;
     this.held += data.length;
-    this.onData?.(data);
+    this.onData?.(data, sole);
   }
 
   /** @internal */

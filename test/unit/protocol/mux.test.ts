@@ -231,6 +231,18 @@ describe('mux: two sessions back to back', () => {
     expect(t.write([new Uint8Array(5)])).toBe(0);
   });
 
+  it('marks DATA as sole only when it is the one frame of a message the session was given to own', () => {
+    const seen: boolean[] = [];
+    const b = new MuxSession({ initiator: false, send: () => {}, onOpen: (s) => ((s.onData = (_c, sole) => seen.push(sole)), s.accept()) });
+    b.receive(concat(...encodeFrame({ type: FRAME.OPEN, id: 1, target: 'x', window: EARLY_WINDOW })));
+    const data = (n: number) => concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: new Uint8Array(n) }));
+    b.receive(data(100), true);
+    b.receive(data(100), false);
+    b.receive(concat(data(10), data(20)), true);
+    b.receive(data(100));
+    expect(seen).toEqual([true, false, false, false, false]);
+  });
+
   it('lets the opener send EARLY_WINDOW bytes and a FIN before OPEN_ACK, held until accept', () => {
     const W = 2 * EARLY_WINDOW;
     const { A, pump, b } = pair({ a: { initialWindow: W }, b: { initialWindow: W } });
