@@ -67,8 +67,13 @@ export const EARLY_WINDOW = 64 * 1024;
 
 // ---- tunables (defaults) --------------------------------------------------
 
-/** This side's receive window per stream, granted in OPEN / OPEN_ACK. */
-export const DEFAULT_INITIAL_WINDOW = 1024 * 1024;
+/**
+ * This side's receive window per stream, granted in OPEN / OPEN_ACK: what a
+ * stream may hold in each process per direction. 4 MiB keeps bulk transfers
+ * from stalling on window updates across three processes (the bench: about
+ * 1.3× the throughput of 1 MiB, at lower CPU per GiB; 8 MiB adds little).
+ */
+export const DEFAULT_INITIAL_WINDOW = 4 * 1024 * 1024;
 /** Concurrently open streams per session, both directions together. */
 export const DEFAULT_MAX_STREAMS = 1024;
 /** A channel message carries at most 65,511 plaintext bytes; a DATA frame fits in one. */

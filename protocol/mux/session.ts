@@ -26,7 +26,7 @@ export interface MuxOptions {
   initiator: boolean;
   /** Emit one frame: the parts concatenated are the frame. Called synchronously, never after close(). */
   send: (parts: Uint8Array[]) => void;
-  /** This side's receive window per stream (default 1 MiB; at least EARLY_WINDOW, at most 2^31-1). */
+  /** This side's receive window per stream (default 4 MiB; at least EARLY_WINDOW, at most 2^31-1). */
   initialWindow?: number;
   /** Concurrently open streams, both directions together (default 1024). */
   maxStreams?: number;

@@ -11,7 +11,7 @@ import { listen } from '../helpers/processes.ts';
 import { Project } from '../helpers/walkthrough-env.ts';
 
 const STALL_MS = 4000;
-/** Window (1 MiB) + kernel socket buffers on four sockets; generous. */
+/** Window (4 MiB) + kernel socket buffers on four sockets; generous. */
 const MAX_IN_FLIGHT = 48 * 1024 * 1024;
 const MAX_RSS_GROWTH = 96 * 1024 * 1024;
 

@@ -173,10 +173,29 @@ function sqliteCode(e: unknown): number | undefined {
   return typeof c === 'number' ? c : undefined;
 }
 
+function isBusy(e: unknown): boolean {
+  const c = sqliteCode(e);
+  return c !== undefined && ((c & 0xff) === SQLITE_BUSY || (c & 0xff) === SQLITE_LOCKED);
+}
+
+/** Run `f` again while it fails with BUSY/LOCKED, for up to `timeoutMs`, sleeping a little between tries. */
+function retryWhileBusy(timeoutMs: number, f: () => void): void {
+  const end = Date.now() + timeoutMs;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      f();
+      return;
+    } catch (e) {
+      if (!isBusy(e) || Date.now() >= end) throw e;
+      Atomics.wait(nap, 0, 0, Math.min(50, 2 + attempt * 5));
+    }
+  }
+}
+
 /** A lock held past the busy timeout becomes a PosternError; anything else passes through. */
 function storeError(e: unknown): unknown {
-  const c = sqliteCode(e);
-  if (c !== undefined && ((c & 0xff) === SQLITE_BUSY || (c & 0xff) === SQLITE_LOCKED)) {
+  if (isBusy(e)) {
     return new PosternError(
       'POSTERN_STORE_BUSY',
       'the hub store is locked by another connection',
@@ -222,9 +241,13 @@ export class SqliteStore implements HubStore {
     try {
       this.db.exec('PRAGMA foreign_keys = ON');
       this.db.exec('PRAGMA synchronous = FULL');
-      // Switching to WAL needs the lock a concurrent opener may hold; the busy timeout above covers it.
-      this.db.prepare('PRAGMA journal_mode = WAL').get();
-      this.migrate();
+      // Switching to WAL and migrating take locks a concurrent opener may hold. SQLite
+      // answers BUSY at once, without its busy handler, where waiting could deadlock
+      // (e.g. both openers changing the journal mode): those are retried until the timeout.
+      retryWhileBusy(timeout, () => {
+        this.db.prepare('PRAGMA journal_mode = WAL').get();
+        this.migrate();
+      });
       this.q = prepareAll(this.db);
     } catch (e) {
       this.db.close();
