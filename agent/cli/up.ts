@@ -19,7 +19,6 @@ import { loadHubInfo, loadResources, nodePaths, saveResources, type NodePaths } 
 import { dropStashedTicket, stashTicket, takeStashedTicket } from '../node/daemon.ts';
 import { ensureDir, readJsonFile, writeJsonFile } from '../node/files.ts';
 import { isRunning } from '../node/manage.ts';
-import { tuneGcForDataPath } from '../node/data-path-gc.ts';
 import { agentNodeName, pinTicket, variablesWithDefaults, type AgentBrand } from './brand.ts';
 
 /** The credential attribute that names the relay the ticket allows (set by the authority). */
@@ -137,7 +136,6 @@ export async function runUp(o: UpOptions): Promise<RunningAgent> {
   const ticket = stashed === undefined ? undefined : pinTicket(o.brand, decodeTicket(stashed));
   if (prep.apply) forgetAppliedInlets(prep.paths);
   const keepaliveMs = keepaliveFromEnv(o.env);
-  tuneGcForDataPath();
   const node = await PosternNode.start({ name, home: o.home, ...(ticket !== undefined ? { ticket } : {}), log: o.log, ...(keepaliveMs !== undefined ? { keepaliveMs } : {}) });
   dropStashedTicket(prep.paths);
   try {

@@ -5,7 +5,6 @@ import { decodeTicket } from '../../protocol/ticket/ticket.ts';
 import { PosternNode, type NodeStatus } from './node.ts';
 import { nodePaths } from './state.ts';
 import { dropStashedTicket, takeStashedTicket } from './daemon.ts';
-import { tuneGcForDataPath } from './data-path-gc.ts';
 
 /** POSTERN_KEEPALIVE_MS: keepalive interval for the hub link and channels (tests use short ones). */
 function keepaliveFromEnv(): number | undefined {
@@ -21,7 +20,6 @@ export interface RunOptions {
 }
 
 export async function runNode(o: RunOptions): Promise<PosternNode> {
-  tuneGcForDataPath();
   const p = nodePaths(o.name, o.home);
   const stashed = takeStashedTicket(p);
   let node: PosternNode;

@@ -3,7 +3,6 @@ import { PosternCommand, timestamped } from '../../../../agent/cli/base.ts';
 import { defaultHubDir } from '../../../hub/init.ts';
 import { Hub, parseListen } from '../../../hub/server.ts';
 import { startHubInstall } from '../../../provisioning/hub-install.ts';
-import { tuneGcForDataPath } from '../../../../agent/node/data-path-gc.ts';
 
 export default class HubStart extends PosternCommand {
   static override summary = 'Run the hub in the foreground: secure-channel listener, membership authority, relay service.';
@@ -19,7 +18,6 @@ export default class HubStart extends PosternCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(HubStart);
     const log = timestamped('hub');
-    tuneGcForDataPath();
     const hub = new Hub({
       dir: flags.dir ?? defaultHubDir(),
       ...(flags.listen ? { listen: parseListen(flags.listen) } : {}),
