@@ -100,7 +100,9 @@ export class StreamDuplex extends Duplex {
     this.bytesWritten += n;
     if (n === p.chunk.length) {
       this.pending = undefined;
-      p.cb();
+      // The frames still refer to the caller's buffer until the channel seals them later in this
+      // turn; a callback now would let the caller reuse the buffer first.
+      process.nextTick(p.cb);
     } else {
       p.chunk = p.chunk.subarray(n);
     }

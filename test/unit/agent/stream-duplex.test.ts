@@ -36,7 +36,53 @@ function collect(d: StreamDuplex): Promise<Buffer> {
   });
 }
 
+/**
+ * Like pair(), but frames are copied at the end of the turn, as the portal
+ * channel seals its batch: until then they are views of the writer's buffer.
+ */
+function batchingPair(onOpen: (s: MuxStream, target: string) => void): { a: MuxSession; b: MuxSession } {
+  let a!: MuxSession;
+  let b!: MuxSession;
+  const deliver = (to: () => MuxSession) => {
+    let batch: Uint8Array[][] = [];
+    return (parts: Uint8Array[]) => {
+      if (batch.length === 0) {
+        process.nextTick(() => {
+          const frames = batch;
+          batch = [];
+          for (const f of frames) {
+            const bytes = concat(...f);
+            setImmediate(() => to().receive(bytes));
+          }
+        });
+      }
+      batch.push(parts);
+    };
+  };
+  a = new MuxSession({ initiator: true, send: deliver(() => b), initialWindow: 64 * 1024 });
+  b = new MuxSession({ initiator: false, send: deliver(() => a), onOpen, initialWindow: 64 * 1024 });
+  return { a, b };
+}
+
 describe('StreamDuplex', () => {
+  it('calls a write back only once its bytes are out of the writer buffer, also after waiting for credit', async () => {
+    const got: Buffer[] = [];
+    const { a } = batchingPair((s) => {
+      s.onData = (c) => {
+        got.push(Buffer.from(c));
+        setImmediate(() => s.consumed(c.length));
+      };
+      s.accept();
+    });
+    const d = new StreamDuplex(a.open('bulk'));
+    const buf = Buffer.alloc(300 * 1024, 0x5a);
+    await new Promise<void>((resolve) => d.write(buf, () => (buf.fill(0), resolve())));
+    await settle(200);
+    const all = Buffer.concat(got);
+    expect(all.length).toBe(buf.length);
+    expect(all.every((x) => x === 0x5a)).toBe(true);
+  });
+
   it('holds writes and the half-close until the outlet accepts, then delivers both', async () => {
     let remote!: MuxStream;
     const received: Uint8Array[] = [];

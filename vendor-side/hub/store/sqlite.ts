@@ -174,6 +174,8 @@ function sqliteCode(e: unknown): number | undefined {
 }
 
 function isBusy(e: unknown): boolean {
+  // tx() has already turned SQLite's answer into our error: the same condition.
+  if (e instanceof PosternError && e.code === 'POSTERN_STORE_BUSY') return true;
   const c = sqliteCode(e);
   return c !== undefined && ((c & 0xff) === SQLITE_BUSY || (c & 0xff) === SQLITE_LOCKED);
 }
