@@ -221,14 +221,15 @@ export class HubClient {
 
   /**
    * Send a routed message through the hub. `relay`: the parts are end-to-end
-   * ciphertext, so the link seals only the route header and authenticates them.
+   * ciphertext, so the link seals only the route header and authenticates
+   * them; they must be freshly sealed buffers nothing else refers to, as they
+   * are freed once written.
    */
   sendRouted(onward: string[], ret: string[], parts: Uint8Array[], relay = false): void {
     const link = this.link;
     if (link === undefined || !link.established) {
       throw new PosternError('POSTERN_HUB_DISCONNECTED', 'not connected to the hub', 'the node reconnects by itself; try again shortly');
     }
-    // Relay parts are this node's freshly sealed ciphertext: freed once written.
     if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts, parts);
     else link.send([encodeRouteHeader(onward, ret), ...parts]);
   }

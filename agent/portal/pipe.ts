@@ -6,7 +6,7 @@
  * Half-close travels both ways (socket end ⇄ FIN); a reset destroys the socket.
  */
 import type { Socket } from 'node:net';
-import { DEFAULT_MAX_FRAME_PAYLOAD, HEADER_LEN, RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
+import { DEFAULT_MAX_FRAME_PAYLOAD, RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
 import { releaseAfterWrite } from '../transport/release.ts';
 
 const FRAME = DEFAULT_MAX_FRAME_PAYLOAD;
@@ -112,10 +112,7 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
     // The chunk is a view of a buffer decrypted for this message only: keep it, and free it once written.
     socket.write(chunk, () => {
       stream.consumed(len);
-      // Sole frame of its message: the buffer is exactly its header and this chunk.
-      if (sole && chunk.byteOffset === HEADER_LEN && chunk.byteOffset + len === chunk.buffer.byteLength) {
-        releaseAfterWrite([new Uint8Array(chunk.buffer)]);
-      }
+      if (sole) releaseAfterWrite([new Uint8Array(chunk.buffer)]);
     });
   };
   stream.onEnd = () => {

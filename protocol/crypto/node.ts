@@ -35,8 +35,15 @@ interface KeyAlgo {
    * remembered bytes are compared in full, so a buffer changed in place (or
    * wiped) is never served a stale key.
    */
-  privates: WeakMap<Uint8Array, { k: KeyObject; raw: Uint8Array; pub?: Uint8Array }>;
-  publics: WeakMap<Uint8Array, { k: KeyObject; raw: Uint8Array }>;
+  privates: WeakMap<Uint8Array, CachedKey>;
+  publics: WeakMap<Uint8Array, CachedKey>;
+}
+
+/** A KeyObject with the bytes it was made from (and, for a generated private key, its public half). */
+interface CachedKey {
+  k: KeyObject;
+  raw: Uint8Array;
+  pub?: Uint8Array;
 }
 
 const algo = (name: KeyAlgo['name'], pkcs8: string, spki: string): KeyAlgo => ({
@@ -74,14 +81,12 @@ function importKey<T>(f: () => T): T {
  * 'raw-private': a third less than DER to import, half as much to export);
  * older Nodes go through DER, whose last 32 bytes are the key.
  */
-type RawFormat = 'raw-public' | 'raw-private';
-const exportRaw = (k: KeyObject, format: RawFormat) => (k.export as unknown as (o: { format: RawFormat }) => Buffer)({ format });
-const rawImport = (key: Uint8Array, format: RawFormat, a: KeyAlgo) =>
-  ({ key, format, asymmetricKeyType: a.name }) as unknown as Parameters<typeof createPublicKey>[0];
+const exportRaw = (k: KeyObject, format: 'raw-public' | 'raw-private') => k.export({ format });
+const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 const RAW_FORMATS: boolean = (() => {
   try {
     const pub = exportRaw(generateKeyPairSync('x25519').publicKey, 'raw-public');
-    return pub.length === 32 && exportRaw(createPublicKey(rawImport(pub, 'raw-public', X25519)), 'raw-public').equals(pub);
+    return pub.length === 32 && exportRaw(createPublicKey({ key: pub, format: 'raw-public', asymmetricKeyType: 'x25519' }), 'raw-public').equals(pub);
   } catch {
     return false;
   }
@@ -99,40 +104,41 @@ function rawPrivate(k: KeyObject): Uint8Array {
   return new Uint8Array(der.subarray(der.length - 32));
 }
 
-function remember(a: KeyAlgo, raw: Uint8Array, k: KeyObject, pub?: Uint8Array): void {
-  a.privates.set(raw, { k, raw: raw.slice(), pub });
+type KeyKind = 'private' | 'public';
+
+/** The remembered KeyObject for this buffer, if its bytes are still the ones remembered. */
+function remembered(map: WeakMap<Uint8Array, CachedKey>, raw: Uint8Array): CachedKey | undefined {
+  const hit = map.get(raw);
+  return hit !== undefined && Buffer.compare(hit.raw, raw) === 0 ? hit : undefined;
 }
 
-function privateKey(a: KeyAlgo, raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new RangeError('private key must be 32 bytes');
-  const hit = a.privates.get(raw);
-  if (hit !== undefined && Buffer.compare(hit.raw, raw) === 0) return hit.k;
+function remember(map: WeakMap<Uint8Array, CachedKey>, raw: Uint8Array, k: KeyObject, pub?: Uint8Array): void {
+  map.set(raw, { k, raw: raw.slice(), pub });
+}
+
+/** A raw 32-byte key as a KeyObject, imported once per buffer. */
+function keyObject(a: KeyAlgo, kind: KeyKind, raw: Uint8Array): KeyObject {
+  if (raw.length !== 32) throw new RangeError(`${kind} key must be 32 bytes`);
+  const map = kind === 'private' ? a.privates : a.publics;
+  const hit = remembered(map, raw);
+  if (hit !== undefined) return hit.k;
+  const key = asBuffer(raw);
   const k = importKey(() =>
-    RAW_FORMATS
-      ? createPrivateKey(rawImport(raw, 'raw-private', a) as Parameters<typeof createPrivateKey>[0])
-      : createPrivateKey({ key: Buffer.concat([a.pkcs8, raw]), format: 'der', type: 'pkcs8' }),
+    kind === 'private'
+      ? createPrivateKey(RAW_FORMATS ? { key, format: 'raw-private', asymmetricKeyType: a.name } : { key: Buffer.concat([a.pkcs8, key]), format: 'der', type: 'pkcs8' })
+      : createPublicKey(RAW_FORMATS ? { key, format: 'raw-public', asymmetricKeyType: a.name } : { key: Buffer.concat([a.spki, key]), format: 'der', type: 'spki' }),
   );
-  remember(a, raw, k);
+  remember(map, raw, k);
   return k;
 }
 
-function publicKey(a: KeyAlgo, raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new RangeError('public key must be 32 bytes');
-  const hit = a.publics.get(raw);
-  if (hit !== undefined && Buffer.compare(hit.raw, raw) === 0) return hit.k;
-  const k = importKey(() =>
-    RAW_FORMATS
-      ? createPublicKey(rawImport(raw, 'raw-public', a))
-      : createPublicKey({ key: Buffer.concat([a.spki, raw]), format: 'der', type: 'spki' }),
-  );
-  a.publics.set(raw, { k, raw: raw.slice() });
-  return k;
-}
+const privateKey = (a: KeyAlgo, raw: Uint8Array) => keyObject(a, 'private', raw);
+const publicKey = (a: KeyAlgo, raw: Uint8Array) => keyObject(a, 'public', raw);
 
 /** The raw public key of a private key: remembered for generated keys, derived otherwise. */
 function publicOf(a: KeyAlgo, secret: Uint8Array): Uint8Array {
-  const hit = a.privates.get(secret);
-  if (hit?.pub !== undefined && Buffer.compare(hit.raw, secret) === 0) return hit.pub.slice();
+  const pub = remembered(a.privates, secret)?.pub;
+  if (pub !== undefined) return pub.slice();
   return rawPublic(importKey(() => createPublicKey(privateKey(a, secret))));
 }
 
@@ -226,7 +232,7 @@ export const nodeCrypto: CryptoProvider = {
   x25519Generate() {
     const { privateKey: k, publicKey: pub } = generateKeyPairSync('x25519');
     const raw = rawPrivate(k);
-    remember(X25519, raw, k, rawPublic(pub));
+    remember(X25519.privates, raw, k, rawPublic(pub));
     return raw;
   },
   x25519PublicKey: (secret) => publicOf(X25519, secret),

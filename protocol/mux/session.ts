@@ -115,10 +115,12 @@ export class MuxSession implements StreamHost {
    * MuxProtocolError on anything session-fatal; the caller then closes the
    * channel (and this session). DATA goes straight to the stream as a view.
    * `owned`: nothing else refers to `msg` (a fresh decryption): a message
-   * that is one DATA frame lets its stream free it once delivered.
+   * that is one DATA frame and all of its buffer lets its stream free that
+   * buffer once delivered.
    */
   receive(msg: Uint8Array, owned = false): void {
     if (this.closed) return;
+    const whole = owned && msg.byteOffset === 0 && msg.byteLength === msg.buffer.byteLength;
     let o = 0;
     do {
       if (msg.length - o < HEADER_LEN) throw new MuxProtocolError(`truncated frame header (${msg.length - o} bytes)`);
@@ -130,7 +132,7 @@ export class MuxSession implements StreamHost {
         const id = readU32(msg, o + 1);
         if (id === 0) throw new MuxProtocolError('DATA on stream 0');
         if (len > this.maxFramePayload) throw new MuxProtocolError(`DATA frame of ${len} bytes exceeds ${this.maxFramePayload}`);
-        this.map.get(id)?.handleData(msg.subarray(o + HEADER_LEN, end), owned && o === 0 && end === msg.length);
+        this.map.get(id)?.handleData(msg.subarray(o + HEADER_LEN, end), whole && o === 0 && end === msg.length);
       } else {
         this.dispatch(decodeFrame(msg.subarray(o, end), this.maxFramePayload));
       }

@@ -31,9 +31,9 @@ export class MuxStream {
 
   /**
    * Received bytes: a view of the channel message. Call consumed() once
-   * delivered. `sole`: the chunk was the only frame of a message whose buffer
-   * the session was given to own, so the receiver may free that buffer
-   * (`chunk.buffer`) once it is done with the chunk.
+   * delivered. `sole`: the chunk was the only frame of a message that was
+   * all of its buffer and that the session was given to own, so the receiver
+   * may free that buffer (`chunk.buffer`) once it is done with the chunk.
    */
   onData?: (chunk: Uint8Array, sole: boolean) => void;
   /** The peer sent FIN: no more data will come. */

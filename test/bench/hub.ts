@@ -15,7 +15,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, st
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cliOk, freePort, NODE } from '../helpers/processes.ts';
-import { report, type BenchRow } from './measure.ts';
+import { cpuSeconds, memory, report, type BenchRow } from './measure.ts';
 import { nextMessage, type AgentsGrown, type HandshakeDone } from './hub-shared.ts';
 
 const args = process.argv.slice(2);
@@ -40,7 +40,6 @@ const TICKET_USES = 1_000;
 /** Sockets, the store, stdio and the listener besides the links. */
 const FD_MARGIN = 100;
 const DEADLINE_MS = quick ? 55_000 : 170_000;
-const CLK_TCK = 100;
 const MiB = 1024 ** 2;
 const TARGET_PER_CPU_S = 1_000;
 const TARGET_RSS_10K = 1024 * MiB;
@@ -95,20 +94,6 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pr
   const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await gone;
   clearTimeout(t);
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which may itself hold spaces and parentheses.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function memory(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
 /** The soft limit on open files: a process at its limit fails accept() or connect() with EMFILE. */

@@ -1,5 +1,5 @@
 /** Measurements for the portal bench: bulk throughput, HTTP latency and rate, connect → first byte. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { Agent, request } from 'undici';
@@ -121,6 +121,24 @@ export async function connectToFirstByte(port: number, n: number): Promise<numbe
   }
   lat.sort((a, b) => a - b);
   return pct(lat, 50);
+}
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on Linux). */
+const CLK_TCK = 100;
+
+/** utime + stime of a process (all its threads), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Resident and peak resident memory of a process, in bytes. */
+export function memory(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
 export interface BenchRow {

@@ -8,9 +8,8 @@
  * node → hub → outlet node → target, all real processes on loopback. Prints each figure with its
  * ratio to the direct path of the same run. Not part of `npm test`.
  */
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, httpLoad, httpTarget, report, type BenchRow } from './measure.ts';
+import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, cpuSeconds, httpLoad, httpTarget, memory, report, type BenchRow } from './measure.ts';
 import { startPostern } from './setup.ts';
 import { sshAvailable, startSsh } from './ssh.ts';
 import { startRelayChain } from './relay-chain.ts';
@@ -27,26 +26,13 @@ const LOAD_C = 256;
 const rows: BenchRow[] = [];
 const add = (scenario: string, metric: string, value: number, unit: string) => rows.push({ scenario, metric, value, unit });
 
-function procStats(pid: number): { cpu: number; rss: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const hz = 100;
-    const cpu = (Number(stat[11]) + Number(stat[12])) / hz;
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { cpu, rss: hwm ? Number(hwm[1]) * 1024 : 0 };
-  } catch {
-    return { cpu: 0, rss: 0 };
-  }
-}
-
 async function measurePath(name: string, bulkPort: number, httpPort: number, pids?: Record<string, number>): Promise<void> {
-  const before = pids ? Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procStats(p)])) : {};
+  const before = pids ? Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)])) : {};
   const down = await bulkDown(bulkPort, BULK);
   const up = await bulkUp(bulkPort, BULK);
   if (pids) {
     for (const [k, p] of Object.entries(pids)) {
-      const s = procStats(p);
-      add(name, `CPU s/GiB (${k})`, (s.cpu - before[k]!.cpu) / ((2 * BULK) / GiB), 's');
+      add(name, `CPU s/GiB (${k})`, (cpuSeconds(p) - before[k]!) / ((2 * BULK) / GiB), 's');
     }
   }
   add(name, 'bulk down', down / 1e6, 'MB/s');
@@ -58,7 +44,7 @@ async function measurePath(name: string, bulkPort: number, httpPort: number, pid
   add(name, `req/s (c=${LOAD_C})`, c256.rps, 'req/s');
   add(name, `p99 (c=${LOAD_C})`, c256.p99, 'µs');
   add(name, 'new conn → first byte p50', (await connectToFirstByte(httpPort, quick ? 200 : 1000)) / 1000, 'ms');
-  if (pids) for (const [k, p] of Object.entries(pids)) add(name, `peak RSS (${k})`, procStats(p).rss / 1024 ** 2, 'MiB');
+  if (pids) for (const [k, p] of Object.entries(pids)) add(name, `peak RSS (${k})`, memory(p).hwm / 1024 ** 2, 'MiB');
 }
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { nodeCrypto } from '../../protocol/crypto/index.ts';
-import { concat, utf8, Writer } from '../../protocol/bytes.ts';
+import { coalesce, concat, utf8, Writer } from '../../protocol/bytes.ts';
 import { PosternError } from '../../protocol/errors.ts';
 import { ATTESTATION_LEN, identifierOf, PURPOSE_SECURE_CHANNEL, signAttestation, verifyAttestation } from '../../protocol/identity/index.ts';
 import { issueCredential, verifyCredential, type Credential } from '../../protocol/credential/index.ts';
@@ -227,6 +227,21 @@ describe('ticket codec properties', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('coalesce', () => {
+  it('keeps the bytes, passes large parts through uncopied and leaves no two small parts side by side', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 12 }), (parts) => {
+        const out = coalesce(parts, 16);
+        expect(concat(...out)).toEqual(concat(...parts));
+        for (const p of parts) if (p.length >= 16) expect(out).toContain(p);
+        expect(out.every((p) => p.length > 0)).toBe(true);
+        for (let i = 1; i < out.length; i++) expect(out[i - 1]!.length < 16 && out[i]!.length < 16).toBe(false);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,29 +1,15 @@
 /**
  * pipeSocketStream between real loopback sockets and an in-memory pair of
- * mux sessions (frames cross on setImmediate, like a network turn): every
+ * mux sessions (test/helpers/mux-pair.ts): every
  * byte arrives once and in order whatever the write sizes, through the
  * smallest window, before and after the outlet accepts, with half-close.
  */
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
-import { concat } from '../../../protocol/bytes.ts';
-import { EARLY_WINDOW, MuxSession, type MuxStream } from '../../../protocol/mux/index.ts';
+import { EARLY_WINDOW } from '../../../protocol/mux/index.ts';
+import { muxPair } from '../../helpers/mux-pair.ts';
 import { pipeSocketStream } from '../../../agent/portal/pipe.ts';
-
-function pair(onOpen: (s: MuxStream) => void, initialWindow: number): { a: MuxSession; b: MuxSession; frames: number[] } {
-  let a!: MuxSession;
-  let b!: MuxSession;
-  const frames: number[] = [];
-  const deliver = (to: () => MuxSession) => (parts: Uint8Array[]) => {
-    const bytes = concat(...parts.map((p) => p.slice()));
-    frames.push(bytes.length);
-    setImmediate(() => to().receive(bytes));
-  };
-  a = new MuxSession({ initiator: true, send: deliver(() => b), initialWindow });
-  b = new MuxSession({ initiator: false, send: deliver(() => a), onOpen, initialWindow });
-  return { a, b, frames };
-}
 
 /** A connected pair of loopback sockets. */
 async function socketPair(): Promise<[Socket, Socket]> {
@@ -69,13 +55,16 @@ describe('pipeSocketStream', () => {
       const data = randomBytes(3 * 1024 * 1024);
       const [vendorClient, inletSide] = await socketPair();
       const [outletSide, target] = await socketPair();
-      const { a, frames } = pair((r) => {
-        // The outlet accepts a little later, as after a real connect: early data waits for it.
-        setTimeout(() => {
-          pipeSocketStream(outletSide, r);
-          r.accept();
-        }, 20);
-      }, EARLY_WINDOW);
+      const { a, frames } = muxPair({
+        initialWindow: EARLY_WINDOW,
+        onOpen: (r) => {
+          // The outlet accepts a little later, as after a real connect: early data waits for it.
+          setTimeout(() => {
+            pipeSocketStream(outletSide, r);
+            r.accept();
+          }, 20);
+        },
+      });
       pipeSocketStream(inletSide, a.open('github'));
       const received = readAll(target);
       const answered = readAll(vendorClient);

@@ -6,21 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { PosternError } from '../../../protocol/errors.ts';
-import { concat } from '../../../protocol/bytes.ts';
-import { MuxSession, RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
+import { RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
+import { muxPair } from '../../helpers/mux-pair.ts';
 import { StreamDuplex } from '../../../agent/portal/stream-duplex.ts';
-
-function pair(onOpen: (s: MuxStream, target: string) => void): { a: MuxSession; b: MuxSession } {
-  let a!: MuxSession;
-  let b!: MuxSession;
-  const deliver = (to: () => MuxSession) => (parts: Uint8Array[]) => {
-    const bytes = concat(...parts.map((p) => p.slice()));
-    setImmediate(() => to().receive(bytes));
-  };
-  a = new MuxSession({ initiator: true, send: deliver(() => b) });
-  b = new MuxSession({ initiator: false, send: deliver(() => a), onOpen });
-  return { a, b };
-}
 
 const tick = () => new Promise((r) => setImmediate(r));
 const settle = async (n = 20) => {
@@ -36,43 +24,19 @@ function collect(d: StreamDuplex): Promise<Buffer> {
   });
 }
 
-/**
- * Like pair(), but frames are copied at the end of the turn, as the portal
- * channel seals its batch: until then they are views of the writer's buffer.
- */
-function batchingPair(onOpen: (s: MuxStream, target: string) => void): { a: MuxSession; b: MuxSession } {
-  let a!: MuxSession;
-  let b!: MuxSession;
-  const deliver = (to: () => MuxSession) => {
-    let batch: Uint8Array[][] = [];
-    return (parts: Uint8Array[]) => {
-      if (batch.length === 0) {
-        process.nextTick(() => {
-          const frames = batch;
-          batch = [];
-          for (const f of frames) {
-            const bytes = concat(...f);
-            setImmediate(() => to().receive(bytes));
-          }
-        });
-      }
-      batch.push(parts);
-    };
-  };
-  a = new MuxSession({ initiator: true, send: deliver(() => b), initialWindow: 64 * 1024 });
-  b = new MuxSession({ initiator: false, send: deliver(() => a), onOpen, initialWindow: 64 * 1024 });
-  return { a, b };
-}
-
 describe('StreamDuplex', () => {
   it('calls a write back only once its bytes are out of the writer buffer, also after waiting for credit', async () => {
     const got: Buffer[] = [];
-    const { a } = batchingPair((s) => {
-      s.onData = (c) => {
-        got.push(Buffer.from(c));
-        setImmediate(() => s.consumed(c.length));
-      };
-      s.accept();
+    const { a } = muxPair({
+      initialWindow: 64 * 1024,
+      copy: 'end-of-turn',
+      onOpen: (s) => {
+        s.onData = (c) => {
+          got.push(Buffer.from(c));
+          setImmediate(() => s.consumed(c.length));
+        };
+        s.accept();
+      },
     });
     const d = new StreamDuplex(a.open('bulk'));
     const buf = Buffer.alloc(300 * 1024, 0x5a);
@@ -87,10 +51,12 @@ describe('StreamDuplex', () => {
     let remote!: MuxStream;
     const received: Uint8Array[] = [];
     let remoteEnded = false;
-    const { a } = pair((s) => {
-      remote = s;
-      s.onData = (c) => received.push(c.slice());
-      s.onEnd = () => (remoteEnded = true);
+    const { a } = muxPair({
+      onOpen: (s) => {
+        remote = s;
+        s.onData = (c) => received.push(c.slice());
+        s.onEnd = () => (remoteEnded = true);
+      },
     });
     const d = new StreamDuplex(a.open('echo'));
     expect(d.connecting).toBe(true);
@@ -118,20 +84,22 @@ describe('StreamDuplex', () => {
     const total = 8 * 1024 * 1024;
     let sent = 0;
     const hash = createHash('sha256');
-    const { a } = pair((s) => {
-      s.accept();
-      const pump = () => {
-        while (sent < total) {
-          const chunk = Buffer.alloc(Math.min(65_000, total - sent), sent & 0xff);
-          const n = s.write(chunk);
-          hash.update(chunk.subarray(0, n));
-          sent += n;
-          if (n < chunk.length) return;
-        }
-        s.end();
-      };
-      s.onCredit = pump;
-      pump();
+    const { a } = muxPair({
+      onOpen: (s) => {
+        s.accept();
+        const pump = () => {
+          while (sent < total) {
+            const chunk = Buffer.alloc(Math.min(65_000, total - sent), sent & 0xff);
+            const n = s.write(chunk);
+            hash.update(chunk.subarray(0, n));
+            sent += n;
+            if (n < chunk.length) return;
+          }
+          s.end();
+        };
+        s.onCredit = pump;
+        pump();
+      },
     });
     const d = new StreamDuplex(a.open('bulk'));
     d.pause();
@@ -151,7 +119,7 @@ describe('StreamDuplex', () => {
   });
 
   it('turns a reset from the outlet into its stable code', async () => {
-    const { a } = pair((s) => s.reset(RESET_REASON.OUTLET_UNKNOWN, 'no outlet named nope'));
+    const { a } = muxPair({ onOpen: (s) => s.reset(RESET_REASON.OUTLET_UNKNOWN, 'no outlet named nope') });
     const d = new StreamDuplex(a.open('nope'));
     const err = await new Promise<PosternError>((r) => d.once('error', r));
     expect(err.code).toBe('POSTERN_OUTLET_UNKNOWN');
@@ -160,7 +128,7 @@ describe('StreamDuplex', () => {
   });
 
   it('reports the channel\'s reason when the session closes under it', async () => {
-    const { a } = pair((s) => s.accept());
+    const { a } = muxPair({ onOpen: (s) => s.accept() });
     const reason = new PosternError('POSTERN_PEER_GONE', 'the other node disconnected from the hub');
     const d = new StreamDuplex(a.open('x'), { closedError: () => reason });
     await new Promise((r) => d.once('connect', r));
@@ -172,10 +140,12 @@ describe('StreamDuplex', () => {
   it('frees the stream on both sides on destroy(), without an error of its own', async () => {
     let remote!: MuxStream;
     let remoteReason = -1;
-    const { a, b } = pair((s) => {
-      remote = s;
-      s.onReset = (reason) => (remoteReason = reason);
-      s.accept();
+    const { a, b } = muxPair({
+      onOpen: (s) => {
+        remote = s;
+        s.onReset = (reason) => (remoteReason = reason);
+        s.accept();
+      },
     });
     const d = new StreamDuplex(a.open('x'));
     await new Promise((r) => d.once('connect', r));
@@ -193,7 +163,7 @@ describe('StreamDuplex', () => {
   });
 
   it('emits timeout after the idle time, like net.Socket', async () => {
-    const { a } = pair((s) => s.accept());
+    const { a } = muxPair({ onOpen: (s) => s.accept() });
     const d = new StreamDuplex(a.open('x'));
     const t0 = Date.now();
     await new Promise<void>((r) => d.setTimeout(50, () => r()));

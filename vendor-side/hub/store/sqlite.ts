@@ -173,11 +173,10 @@ function sqliteCode(e: unknown): number | undefined {
   return typeof c === 'number' ? c : undefined;
 }
 
+/** BUSY/LOCKED, as SQLite raised it or as storeError() (e.g. in tx()) already turned it into ours. */
 function isBusy(e: unknown): boolean {
-  // tx() has already turned SQLite's answer into our error: the same condition.
-  if (e instanceof PosternError && e.code === 'POSTERN_STORE_BUSY') return true;
-  const c = sqliteCode(e);
-  return c !== undefined && ((c & 0xff) === SQLITE_BUSY || (c & 0xff) === SQLITE_LOCKED);
+  const err = storeError(e);
+  return err instanceof PosternError && err.code === 'POSTERN_STORE_BUSY';
 }
 
 /** Run `f` again while it fails with BUSY/LOCKED, for up to `timeoutMs`, sleeping a little between tries. */
@@ -197,7 +196,8 @@ function retryWhileBusy(timeoutMs: number, f: () => void): void {
 
 /** A lock held past the busy timeout becomes a PosternError; anything else passes through. */
 function storeError(e: unknown): unknown {
-  if (isBusy(e)) {
+  const c = sqliteCode(e);
+  if (c !== undefined && ((c & 0xff) === SQLITE_BUSY || (c & 0xff) === SQLITE_LOCKED)) {
     return new PosternError(
       'POSTERN_STORE_BUSY',
       'the hub store is locked by another connection',
