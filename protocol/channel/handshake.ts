@@ -39,6 +39,13 @@ export interface TrustOptions {
   project?: string;
   /** Refuse a peer that presents no valid credential. */
   requireCredential: boolean;
+  /**
+   * Neither verify nor report the credentials the peer presents: for a side
+   * that decides membership elsewhere (the hub reads its store). Saves an
+   * Ed25519 verification per credential, and a peer cannot make this side
+   * verify anything but its attestation. Not with requireCredential.
+   */
+  ignoreCredentials?: boolean;
   /** Refuse any peer but this identifier (pinning, e.g. the hub). */
   expectedPeer?: string;
   /** Unix seconds. */
@@ -104,7 +111,7 @@ export function verifyPeer(
   }
   const credentials: Credential[] = [];
   const attributes: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const env of payload.credentials) {
+  for (const env of trust.ignoreCredentials === true ? [] : payload.credentials) {
     let cred: Credential | undefined;
     let lastError: unknown;
     for (const authority of trust.authorities) {
@@ -157,6 +164,9 @@ export class SecureChannelHandshake {
     this.crypto = o.crypto ?? defaultCrypto;
     this.protocol = o.protocol ?? DEFAULT_PROTOCOL;
     if (!SUPPORTED_PROTOCOLS.includes(this.protocol)) refuse('POSTERN_NOISE_UNSUPPORTED', `unsupported protocol ${this.protocol}`);
+    if (o.trust.requireCredential && o.trust.ignoreCredentials === true) {
+      throw new TypeError('trust options: requireCredential and ignoreCredentials exclude each other');
+    }
     this.hs = new HandshakeState({
       crypto: this.crypto,
       protocolName: this.protocol,

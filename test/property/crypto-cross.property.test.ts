@@ -52,6 +52,10 @@ describe('node:crypto agrees with @noble', () => {
         for (const h of ['SHA256', 'BLAKE2s'] as const) {
           expect(equal(nodeCrypto.hash(h).digest(m), nobleCrypto.hash(h).digest(m))).toBe(true);
           expect(equal(nodeCrypto.hash(h).hmac(k, m), nobleCrypto.hash(h).hmac(k, m))).toBe(true);
+          // In parts, as Noise's HKDF calls them, and with the empty key Noise's split uses.
+          expect(equal(nodeCrypto.hash(h).digest(k, m, k), nobleCrypto.hash(h).digest(concat(k, m, k)))).toBe(true);
+          expect(equal(nodeCrypto.hash(h).hmac(k, m, k), nobleCrypto.hash(h).hmac(k, concat(m, k)))).toBe(true);
+          expect(equal(nodeCrypto.hash(h).hmac(new Uint8Array(0), m), nobleCrypto.hash(h).hmac(new Uint8Array(0), m))).toBe(true);
         }
       }),
       { numRuns: 150 },

@@ -131,7 +131,8 @@ export class Hub {
         socket,
         initiator: false,
         local: this.identity.local([]),
-        trust: { authorities: [this.authority.publicKey], project: this.project, requireCredential: false, now },
+        // Membership comes from the store (established()), so presented credentials are not even verified.
+        trust: { authorities: [this.authority.publicKey], project: this.project, requireCredential: false, ignoreCredentials: true, now },
         handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
         idleTimeoutMs: this.limits.idleTimeoutMs,
         onEstablished: (_l, peer) => {
@@ -150,7 +151,7 @@ export class Hub {
 
   private established(st: LinkState, peer: PeerInfo): void {
     st.identifier = peer.identifier;
-    // The hub is the authority: membership comes from its store, whatever credential was shown.
+    // The hub is the authority: membership comes from its store; the link ignored any credential shown.
     const m = this.store.getMember(peer.identifier);
     if (m !== undefined && m.revokedAt !== null) {
       this.log(`channel from ${peer.identifier} refused: membership revoked`);

@@ -159,6 +159,35 @@ describe('secure channel handshake', () => {
     const pinned = { ...a, trust: trust(auth, { expectedPeer: A.identifier }) };
     expect(code(() => handshake(pinned, { local: B.local([auth.issue(B.identifier, {})]), trust: trust(auth) }))).toBe('POSTERN_PEER_UNEXPECTED');
   });
+
+  it('a side that ignores credentials verifies only the attestation, reports none, and still checks the attestation', () => {
+    const auth = makeAuthority();
+    const other = makeAuthority();
+    const A = makeParty();
+    const B = makeParty();
+    let verifies = 0;
+    const counting = { ...nodeCrypto, ed25519Verify: (pk: Uint8Array, m: Uint8Array, sig: Uint8Array) => (verifies++, nodeCrypto.ed25519Verify(pk, m, sig)) };
+    const hubTrust = trust(auth, { requireCredential: false, ignoreCredentials: true });
+    const a = { local: A.local([]), trust: hubTrust, crypto: counting };
+    // Valid, foreign, expired: all the same to this side, and none of them verified.
+    for (const cred of [auth.issue(B.identifier, { role: 'admin' }), other.issue(B.identifier, {}), auth.issue(B.identifier, {}, { expiresAt: NOW - 1, issuedAt: NOW - 99 })]) {
+      verifies = 0;
+      const { i } = handshake(a, { local: B.local([cred, cred]), trust: trust(auth, { requireCredential: false }) });
+      expect(verifies).toBe(1);
+      expect(i.peer.identifier).toBe(B.identifier);
+      expect(i.peer.member).toBe(false);
+      expect(i.peer.credentials).toEqual([]);
+      expect(i.peer.attributes).toEqual({});
+    }
+    // Without the option the foreign credential is refused, as before.
+    expect(code(() => handshake({ local: A.local([]), trust: trust(auth, { requireCredential: false }) }, { local: B.local([other.issue(B.identifier, {})]), trust: trust(auth, { requireCredential: false }) }))).toBe(
+      'POSTERN_CREDENTIAL_SIGNATURE',
+    );
+    // The attestation is still checked: a party whose attestation names another static key is refused.
+    const liar = makeParty(nodeCrypto, { staticPublicKey: makeParty().staticPublicKey });
+    expect(code(() => handshake(a, { local: liar.local([]), trust: trust(auth, { requireCredential: false }) }))).toBe('POSTERN_ATTESTATION_MISMATCH');
+    expect(() => new SecureChannelHandshake({ initiator: true, local: A.local([]), trust: trust(auth, { requireCredential: true, ignoreCredentials: true }) })).toThrow(/exclude each other/);
+  });
 });
 
 describe('secure channel transport', () => {
