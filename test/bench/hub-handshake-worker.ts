@@ -8,7 +8,8 @@
  * enrolled node's link does it (attestation and credential, hub pinned), then
  * a clean close. The worker enrolls once with TICKET; that identity and
  * credential serve every connection, as for an agent reconnecting: the hub
- * verifies both signatures each time anyway.
+ * verifies the attestation's signature each time anyway (it keeps no cache),
+ * and ignores the credential, as it takes membership from its store.
  */
 import { connect } from 'node:net';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
