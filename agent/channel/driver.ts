@@ -9,6 +9,7 @@ import {
   SecureChannelHandshake,
   type EstablishedChannel,
   type PeerInfo,
+  type RelayEntry,
   type SecureChannelOptions,
   type TransportState,
 } from '../../protocol/channel/index.ts';
@@ -17,9 +18,13 @@ export interface DriverOptions extends SecureChannelOptions {
   /** Send one raw message (handshake or transport) made of consecutive parts. */
   sendRaw: (parts: Uint8Array[]) => void;
   onEstablished?: (peer: PeerInfo) => void;
-  /** `relayed` is set for relay messages (links only, see `allowRelay`). */
+  /**
+   * A sealed message's plaintext; or, with `relayed` set, one message of a
+   * relay record (links only, see `allowRelay`): its route header and its
+   * payload, a view of the record. A record's messages arrive in order.
+   */
   onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array) => void;
-  /** Accept relay messages (a header sealed, a payload authenticated): node↔hub links only. */
+  /** Accept relay records (route headers sealed, payloads authenticated): node↔hub links only. */
   allowRelay?: boolean;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
@@ -64,7 +69,13 @@ export class ChannelDriver {
       if (this.transport !== undefined) {
         if (this.o.allowRelay) {
           const m = this.transport.openMessage(msg);
-          this.o.onMessage?.(m.plaintext, m.relayed);
+          if (m.relays === undefined) this.o.onMessage?.(m.plaintext);
+          else {
+            for (const r of m.relays) {
+              if (this.closed) return;
+              this.o.onMessage?.(r.header, r.payload);
+            }
+          }
         } else {
           this.o.onMessage?.(this.transport.open(msg));
         }
@@ -92,11 +103,11 @@ export class ChannelDriver {
     this.o.sendRaw(this.transport.sealParts(parts));
   }
 
-  /** Send a relay message: `header` sealed, `payload` authenticated and sent as it is. */
-  sendRelay(header: Uint8Array, payload: Uint8Array[]): void {
+  /** Send a relay record: the route headers sealed, the payloads authenticated and sent as they are. */
+  sendRelay(entries: readonly RelayEntry[]): void {
     if (this.closed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     if (this.transport === undefined) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
-    this.o.sendRaw(this.transport.sealRelay(header, payload));
+    this.o.sendRaw(this.transport.sealRelay(entries));
   }
 
   close(error?: PosternError): void {

@@ -8,7 +8,7 @@ import { PosternError } from '../../protocol/errors.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
 import { decodeRouted, encodeRouteHeader, type RoutedMessage } from '../../protocol/routing/index.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
-import { TcpLink, dialLinkSocket } from '../transport/tcp-link.ts';
+import { TcpLink, dialLinkSocket, releaseAfterWrite } from '../transport/tcp-link.ts';
 import type { NodeIdentity } from './identity.ts';
 
 export interface HubInfo {
@@ -230,7 +230,7 @@ export class HubClient {
     if (link === undefined || !link.established) {
       throw new PosternError('POSTERN_HUB_DISCONNECTED', 'not connected to the hub', 'the node reconnects by itself; try again shortly');
     }
-    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts, parts);
+    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts, () => releaseAfterWrite(parts));
     else link.send([encodeRouteHeader(onward, ret), ...parts]);
   }
 

@@ -1,9 +1,11 @@
 /**
  * Length-prefixed framing for TCP links: each frame is `length u32 BE` then
- * `length` bytes (one Noise message). A frame of length 0 or above
- * `maxFrame` is a protocol violation: the decoder throws and the connection
- * is closed with a logged reason. Pure (no sockets): push chunks, get frames.
- * Frames that lie within one received chunk are returned as views (no copy).
+ * `length` bytes (one Noise message, or once the link is up a relay record).
+ * A frame of length 0 or above `maxFrame` is a protocol violation: the
+ * decoder throws and the connection is closed with a logged reason. The
+ * limit can be raised once the peer is authenticated (`maxFrame`). Pure (no
+ * sockets): push chunks, get frames. Frames that lie within one received
+ * chunk are returned as views (no copy).
  */
 import { PosternError } from '../../protocol/errors.ts';
 
@@ -16,7 +18,8 @@ export class FrameError extends PosternError {}
 export class FrameDecoder {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
-  private readonly maxFrame: number;
+  /** Frames longer than this are refused; a link raises it after the handshake. */
+  maxFrame: number;
 
   constructor(maxFrame = MAX_FRAME) {
     this.maxFrame = maxFrame;

@@ -8,11 +8,13 @@
  * slab and the old one is left to the garbage collector with its views.
  *
  * Same framing and limits as `FrameDecoder`: `length u32 BE ‖ bytes`, length
- * 1..maxFrame; anything else is a protocol violation.
+ * 1..maxFrame; anything else is a protocol violation. `maxFrame` may be
+ * lowered or raised later (a link allows relay records only once the peer
+ * is authenticated), up to the `capacity` the slabs were sized for.
  */
 import { FRAME_HEADER, FrameError, MAX_FRAME } from './frame-decoder.ts';
 
-export const SLAB_SIZE = 512 * 1024;
+export const SLAB_SIZE = 1024 * 1024;
 
 export class SlabFrameReader {
   private slab: Buffer;
@@ -20,12 +22,15 @@ export class SlabFrameReader {
   private start = 0;
   /** End of the bytes read so far. */
   private end = 0;
-  private readonly maxFrame: number;
+  private limit: number;
+  /** The largest frame a slab keeps room for. */
+  private readonly capacity: number;
   private readonly slabSize: number;
 
-  constructor(maxFrame = MAX_FRAME, slabSize = SLAB_SIZE) {
-    if (slabSize < 2 * (FRAME_HEADER + maxFrame)) throw new RangeError('slab must hold two whole frames');
-    this.maxFrame = maxFrame;
+  constructor(capacity = MAX_FRAME, slabSize = SLAB_SIZE) {
+    if (slabSize < 2 * (FRAME_HEADER + capacity)) throw new RangeError('slab must hold two whole frames');
+    this.capacity = capacity;
+    this.limit = capacity;
     this.slabSize = slabSize;
     this.slab = Buffer.allocUnsafeSlow(slabSize);
   }
@@ -34,9 +39,19 @@ export class SlabFrameReader {
     return this.end - this.start;
   }
 
+  /** Frames longer than this are refused (at most the capacity). */
+  get maxFrame(): number {
+    return this.limit;
+  }
+
+  set maxFrame(n: number) {
+    if (!(n >= 1 && n <= this.capacity)) throw new RangeError(`maxFrame must be 1..${this.capacity}`);
+    this.limit = n;
+  }
+
   /** Where the next read goes: the free tail of the slab, with room for at least one whole frame. */
   nextBuffer(): Buffer {
-    if (this.slab.length - this.end < FRAME_HEADER + this.maxFrame) {
+    if (this.slab.length - this.end < FRAME_HEADER + this.capacity) {
       const next = Buffer.allocUnsafeSlow(this.slabSize);
       const pending = this.end - this.start;
       this.slab.copy(next, 0, this.start, this.end);
@@ -53,9 +68,9 @@ export class SlabFrameReader {
     const s = this.slab;
     while (this.end - this.start >= FRAME_HEADER) {
       const len = s.readUInt32BE(this.start);
-      if (len === 0 || len > this.maxFrame) {
+      if (len === 0 || len > this.limit) {
         this.start = this.end;
-        throw new FrameError('POSTERN_FRAME_INVALID', `frame length ${len} outside 1..${this.maxFrame}`);
+        throw new FrameError('POSTERN_FRAME_INVALID', `frame length ${len} outside 1..${this.limit}`);
       }
       const frameEnd = this.start + FRAME_HEADER + len;
       if (frameEnd > this.end) return;

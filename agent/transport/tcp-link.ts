@@ -6,9 +6,18 @@
 import { connect, type Socket } from 'node:net';
 import { PosternError } from '../../protocol/errors.ts';
 import { coalesce } from '../../protocol/bytes.ts';
-import type { PeerInfo, SecureChannelOptions } from '../../protocol/channel/index.ts';
+import {
+  MAX_RELAY_MESSAGES,
+  MAX_RELAY_PAYLOAD,
+  MAX_RELAY_RECORD,
+  MAX_TRANSPORT_MESSAGE,
+  relayRecordSize,
+  type PeerInfo,
+  type RelayEntry,
+  type SecureChannelOptions,
+} from '../../protocol/channel/index.ts';
 import { ChannelDriver } from '../channel/driver.ts';
-import { FrameDecoder, frameHeader } from './frame-decoder.ts';
+import { FrameDecoder, frameHeader, MAX_FRAME } from './frame-decoder.ts';
 import { SlabFrameReader } from './slab-reader.ts';
 import { releaseAfterWrite } from './release.ts';
 
@@ -26,7 +35,9 @@ export interface DialledLinkSocket {
  * data path's frames arrive without a per-read allocation or a copy.
  */
 export function dialLinkSocket(host: string, port: number): DialledLinkSocket {
-  const reader = new SlabFrameReader();
+  const reader = new SlabFrameReader(MAX_RELAY_RECORD);
+  // Handshake messages only, until the peer is authenticated (TcpLink raises it).
+  reader.maxFrame = MAX_FRAME;
   const d: DialledLinkSocket = { reader, deliver: () => {}, socket: undefined as unknown as Socket };
   d.socket = connect({
     host,
@@ -43,12 +54,52 @@ export function dialLinkSocket(host: string, port: number): DialledLinkSocket {
   return d;
 }
 
+/**
+ * A received frame that is a buffer of its own (assembled from several
+ * reads), shared by the messages of one relay record: freed at once when the
+ * last holder lets go. The link holds it while it delivers the record; a
+ * receiver that forwards a payload takes a hold and lets go once written.
+ */
+export class FrameHold {
+  private refs = 1;
+  private readonly buf: Uint8Array;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+
+  /** One more holder: call the returned function once, when done with the bytes. */
+  hold(): () => void {
+    this.refs++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.drop();
+    };
+  }
+
+  /** @internal the link's own hold, dropped after delivery. */
+  drop(): void {
+    if (--this.refs === 0) releaseAfterWrite([this.buf]);
+  }
+}
+
+interface QueuedRelay extends RelayEntry {
+  onWritten: (() => void) | undefined;
+  size: number;
+}
+
 export interface TcpLinkOptions extends SecureChannelOptions {
   /** An accepted socket (read through 'data' events), or one from `dialLinkSocket`. */
   socket: Socket | DialledLinkSocket;
   onEstablished?: (link: TcpLink, peer: PeerInfo) => void;
-  /** `frame`: set when the message's frame is a buffer of its own that the receiver may free once done with it. */
-  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, frame?: Uint8Array) => void;
+  /**
+   * A sealed message, or (with `relayed`) one message of a relay record.
+   * `frame`: set when the record is a buffer of its own; take a hold on it
+   * to keep `relayed` past this call and have it freed once done.
+   */
+  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold) => void;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
   /** Close the link when nothing arrives for this long (keepalives keep it open). */
@@ -63,8 +114,14 @@ export class TcpLink {
   private closeError: PosternError | undefined;
   private ended = false;
   private corked = false;
-  private pendingRelease: readonly Uint8Array[] | undefined;
-  private ownedFrame: Uint8Array | undefined;
+  /** Called once the frame being written has reached the kernel. */
+  private pendingWritten: (() => void) | undefined;
+  private ownedFrame: FrameHold | undefined;
+  /** Relay messages waiting for the end of this event-loop turn, to leave in as few records as fit. */
+  private relays: QueuedRelay[] = [];
+  private relayBytes = 0;
+  private relayFlushScheduled = false;
+  private readonly setMaxFrame: (n: number) => void;
 
   constructor(o: TcpLinkOptions) {
     this.o = o;
@@ -74,22 +131,33 @@ export class TcpLink {
     this.driver = new ChannelDriver({
       ...o,
       sendRaw: (parts) => this.writeFrame(parts),
-      onEstablished: (peer) => o.onEstablished?.(this, peer),
+      onEstablished: (peer) => {
+        // An authenticated peer may send relay records, larger than handshake messages.
+        this.setMaxFrame(MAX_RELAY_RECORD);
+        o.onEstablished?.(this, peer);
+      },
       onMessage: o.onMessage === undefined ? undefined : (plaintext, relayed) => o.onMessage!(plaintext, relayed, this.ownedFrame),
       allowRelay: true,
       onClose: (err) => this.teardown(err),
     });
     const onFrame = (frame: Uint8Array, owned = false) => {
       // The decoder's own copy of a frame (header included) is handed to onMessage, to be freed once forwarded.
-      this.ownedFrame = owned ? new Uint8Array(frame.buffer, 0, frame.buffer.byteLength) : undefined;
+      const hold = owned ? new FrameHold(new Uint8Array(frame.buffer, 0, frame.buffer.byteLength)) : undefined;
+      this.ownedFrame = hold;
       try {
         this.driver.receiveRaw(frame);
       } finally {
         this.ownedFrame = undefined;
+        hold?.drop();
       }
     };
     const frameError = (e: unknown) =>
       this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
+    this.setMaxFrame = (n) => {
+      if (dialled !== undefined) dialled.reader.maxFrame = n;
+      else this.decoder.maxFrame = n;
+    };
+    this.setMaxFrame(MAX_FRAME);
     if (dialled !== undefined) {
       dialled.deliver = (n) => {
         try {
@@ -133,26 +201,74 @@ export class TcpLink {
     return this.driver.isClosed;
   }
 
-  /** Bytes queued in the socket, for backpressure decisions. */
+  /** Bytes queued in the socket or waiting to be sealed, for backpressure decisions. */
   get writableLength(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.relayBytes;
   }
 
+  /** Send a sealed message (after any relay messages queued before it: the link keeps their order). */
   send(parts: Uint8Array[]): void {
+    if (this.relays.length > 0) this.flushRelays();
     this.driver.send(parts);
   }
 
   /**
-   * Forward end-to-end ciphertext: only the route header is encrypted on this
-   * link. `release`: buffers nothing else refers to, freed as soon as the
-   * kernel has them (see `releaseAfterWrite`).
+   * Forward end-to-end ciphertext: only the route header is encrypted on
+   * this link. Relay messages wait for the end of this event-loop turn and
+   * leave together, as few relay records as fit (one seal and one write per
+   * record instead of per message); the payload must stay unchanged until
+   * then. `onWritten`: called once the kernel has the bytes (e.g. to free
+   * buffers nothing else refers to, see `releaseAfterWrite`).
    */
-  sendRelay(header: Uint8Array, payload: Uint8Array[], release?: readonly Uint8Array[]): void {
-    this.pendingRelease = release;
-    try {
-      this.driver.sendRelay(header, payload);
-    } finally {
-      this.pendingRelease = undefined;
+  sendRelay(header: Uint8Array, payload: Uint8Array[], onWritten?: () => void): void {
+    if (this.driver.isClosed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
+    if (!this.driver.established) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
+    const entry: QueuedRelay = { header, payload, onWritten, size: header.length };
+    for (const p of payload) entry.size += p.length;
+    if (relayRecordSize([entry]) === null) {
+      throw new PosternError('POSTERN_MESSAGE_TOO_LARGE', `relay message of ${entry.size} bytes exceeds ${MAX_TRANSPORT_MESSAGE}`);
+    }
+    this.relays.push(entry);
+    this.relayBytes += entry.size;
+    if (!this.relayFlushScheduled) {
+      this.relayFlushScheduled = true;
+      setImmediate(() => this.flushRelays());
+    }
+  }
+
+  /** Seal and write the queued relay messages, in order, as few records as fit. */
+  private flushRelays(): void {
+    this.relayFlushScheduled = false;
+    const queued = this.relays;
+    if (queued.length === 0) return;
+    this.relays = [];
+    this.relayBytes = 0;
+    if (this.driver.isClosed) return;
+    let start = 0;
+    while (start < queued.length) {
+      let end = start;
+      let headers = 16;
+      let payload = 0;
+      while (end < queued.length && end - start < MAX_RELAY_MESSAGES) {
+        const e = queued[end]!;
+        const h = 6 + e.header.length;
+        const p = e.size - e.header.length;
+        if (end > start && (headers + h > MAX_TRANSPORT_MESSAGE || payload + p > MAX_RELAY_PAYLOAD)) break;
+        headers += h;
+        payload += p;
+        end++;
+      }
+      const record = queued.slice(start, end);
+      start = end;
+      const written = record.filter((e) => e.onWritten !== undefined).map((e) => e.onWritten!);
+      this.pendingWritten = written.length === 0 ? undefined : () => written.forEach((f) => f());
+      try {
+        this.driver.sendRelay(record);
+      } catch {
+        return; // the channel closed meanwhile: its close reports why
+      } finally {
+        this.pendingWritten = undefined;
+      }
     }
   }
 
@@ -176,15 +292,17 @@ export class TcpLink {
     }
     // Header and small pieces in one buffer: fewer write requests, fewer iovecs.
     const out = coalesce([frameHeader(len), ...parts]);
-    const release = this.pendingRelease;
+    const written = this.pendingWritten;
     for (let i = 0; i < out.length - 1; i++) s.write(out[i]!);
-    if (release === undefined) s.write(out[out.length - 1]!);
-    else s.write(out[out.length - 1]!, () => releaseAfterWrite(release));
+    if (written === undefined) s.write(out[out.length - 1]!);
+    else s.write(out[out.length - 1]!, () => written());
   }
 
   private teardown(err?: PosternError): void {
     if (this.ended) return;
     this.ended = true;
+    this.relays = [];
+    this.relayBytes = 0;
     this.closeError = err;
     this.socket.destroy();
     this.o.onClose?.(err);

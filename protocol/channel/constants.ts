@@ -11,6 +11,17 @@ export const NONCE_LEN = 8;
 export const MAX_TRANSPORT_MESSAGE = 65535;
 export const MAX_PLAINTEXT = MAX_TRANSPORT_MESSAGE - NONCE_LEN - 16; // 65511
 
+/**
+ * Relay records (links only): several routed messages whose payloads are
+ * end-to-end ciphertext, forwarded as they are. At most this many messages
+ * and this many payload bytes per record; the sealed part (the route
+ * headers) stays within one transport message.
+ */
+export const MAX_RELAY_MESSAGES = 64;
+export const MAX_RELAY_PAYLOAD = 256 * 1024;
+/** nonce u64 ‖ header_len u16 ‖ sealed headers (≤ 65535) ‖ payloads. */
+export const MAX_RELAY_RECORD = NONCE_LEN + 2 + MAX_TRANSPORT_MESSAGE + MAX_RELAY_PAYLOAD;
+
 /** Handshake payload limits. */
 export const PAYLOAD_VERSION = 1;
 export const MAX_CREDENTIALS = 4;

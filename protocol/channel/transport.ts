@@ -10,7 +10,7 @@
 import { EMPTY } from '../bytes.ts';
 import { PosternError } from '../errors.ts';
 import type { CipherState } from '../noise/cipher-state.ts';
-import { MAX_PLAINTEXT, MAX_TRANSPORT_MESSAGE, NONCE_LEN } from './constants.ts';
+import { MAX_PLAINTEXT, MAX_RELAY_MESSAGES, MAX_RELAY_PAYLOAD, MAX_TRANSPORT_MESSAGE, NONCE_LEN } from './constants.ts';
 
 export class ChannelError extends PosternError {}
 
@@ -18,12 +18,24 @@ export class ChannelError extends PosternError {}
 const RELAY_FLAG = 0x80;
 const RELAY_PREFIX = NONCE_LEN + 2;
 
-export interface OpenedMessage {
-  /** The sealed part: the whole plaintext, or a relay message's header. */
-  plaintext: Uint8Array;
-  /** A relay message's payload: authenticated by the link, sent as it came (end-to-end ciphertext). */
-  relayed?: Uint8Array;
+/** One message of a relay record: a route header (sealed on the link) and a payload sent as it is. */
+export interface RelayEntry {
+  header: Uint8Array;
+  /** End-to-end ciphertext, in parts. */
+  payload: readonly Uint8Array[];
 }
+
+/** A relay record's message as received: the payload is a view of the record. */
+export interface RelayedMessage {
+  header: Uint8Array;
+  payload: Uint8Array;
+}
+
+/** A sealed message's plaintext, or a relay record's messages. */
+export type OpenedMessage = { plaintext: Uint8Array; relays?: undefined } | { plaintext?: undefined; relays: RelayedMessage[] };
+
+/** Per message in a relay record's sealed headers: route_len u16 ‖ route header ‖ payload_len u32. */
+const ENTRY_OVERHEAD = 6;
 
 export class TransportState {
   private readonly send: CipherState;
@@ -77,31 +89,49 @@ export class TransportState {
   }
 
   /**
-   * Seal a relay message: `header` is encrypted, `payload` (already
-   * end-to-end ciphertext) is authenticated as associated data and sent as
-   * it is, so a hop that forwards it never encrypts it again.
-   *   nonce u64 (top bit set) ‖ header_len u16 ‖ AEAD(k, nonce, ad = payload, header) ‖ payload
+   * Seal a relay record: one or more routed messages whose route headers
+   * are encrypted together and whose payloads (already end-to-end
+   * ciphertext) are authenticated as associated data and sent as they are,
+   * so a hop that forwards them never encrypts them again.
+   *   nonce u64 (top bit set) ‖ header_len u16 ‖ AEAD(k, nonce, ad = payload_1 ‖ … ‖ payload_n, headers) ‖ payload_1 ‖ … ‖ payload_n
+   *   headers = n × (route_len u16 ‖ route header ‖ payload_len u32)
+   * `relayRecordFits` says whether entries fit in one record.
    */
-  sealRelay(header: Uint8Array, payload: readonly Uint8Array[]): Uint8Array[] {
+  sealRelay(entries: readonly RelayEntry[]): Uint8Array[] {
     if (this.broken) throw new ChannelError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
-    let len = RELAY_PREFIX + header.length + 16;
-    for (const p of payload) len += p.length;
-    if (len > MAX_TRANSPORT_MESSAGE || header.length > 0xffff) {
-      throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay message of ${len} bytes exceeds ${MAX_TRANSPORT_MESSAGE}`);
+    const fit = relayRecordSize(entries);
+    if (fit === null) {
+      throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay record of ${entries.length} messages exceeds the record limits`);
+    }
+    const headers = new Uint8Array(fit.headers);
+    const view = new DataView(headers.buffer);
+    const payload: Uint8Array[] = [];
+    let o = 0;
+    for (const e of entries) {
+      view.setUint16(o, e.header.length);
+      headers.set(e.header, o + 2);
+      o += 2 + e.header.length;
+      let len = 0;
+      for (const p of e.payload) {
+        len += p.length;
+        payload.push(p);
+      }
+      view.setUint32(o, len);
+      o += 4;
     }
     const n = this.send.n;
     if (n > 0 && n % this.rekeyInterval === 0) this.send.rekey();
     const prefix = new Uint8Array(RELAY_PREFIX);
     writeNonce(prefix, n);
     prefix[0]! |= RELAY_FLAG;
-    new DataView(prefix.buffer).setUint16(NONCE_LEN, header.length);
-    return [prefix, ...this.send.encryptPartsWithAd(payload, [header]), ...payload];
+    new DataView(prefix.buffer).setUint16(NONCE_LEN, headers.length + 16);
+    return [prefix, ...this.send.encryptPartsWithAd(payload, [headers]), ...payload];
   }
 
   /** Decrypt a sealed message; a relay message here is an error. */
   open(message: Uint8Array): Uint8Array {
     const m = this.openMessage(message);
-    if (m.relayed !== undefined) {
+    if (m.relays !== undefined) {
       this.broken = true;
       throw new ChannelError('POSTERN_MESSAGE_UNEXPECTED', 'relay message where a sealed one was expected');
     }
@@ -112,11 +142,11 @@ export class TransportState {
   openMessage(message: Uint8Array): OpenedMessage {
     if (this.broken) throw new ChannelError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     try {
-      if (message.length > MAX_TRANSPORT_MESSAGE) {
-        throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `message of ${message.length} bytes exceeds ${MAX_TRANSPORT_MESSAGE}`);
-      }
       if (message.length < NONCE_LEN + 16) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'message truncated');
       const relay = (message[0]! & RELAY_FLAG) !== 0;
+      if (!relay && message.length > MAX_TRANSPORT_MESSAGE) {
+        throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `message of ${message.length} bytes exceeds ${MAX_TRANSPORT_MESSAGE}`);
+      }
       const nonce = readNonce(message);
       const expected = this.recv.n;
       if (nonce !== expected) {
@@ -128,11 +158,15 @@ export class TransportState {
       if (nonce > 0 && nonce % this.rekeyInterval === 0) this.recv.rekey();
       if (!relay) return { plaintext: this.recv.decryptWithAd(EMPTY, message.subarray(NONCE_LEN)) };
       if (message.length < RELAY_PREFIX + 16) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'message truncated');
-      const hlen = new DataView(message.buffer, message.byteOffset + NONCE_LEN, 2).getUint16(0);
-      const end = RELAY_PREFIX + hlen + 16;
-      if (end > message.length) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'relay header truncated');
-      const relayed = message.subarray(end);
-      return { plaintext: this.recv.decryptWithAd(relayed, message.subarray(RELAY_PREFIX, end)), relayed };
+      const sealedLen = new DataView(message.buffer, message.byteOffset + NONCE_LEN, 2).getUint16(0);
+      const end = RELAY_PREFIX + sealedLen;
+      if (sealedLen < 16 || end > message.length) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'relay headers truncated');
+      if (message.length - end > MAX_RELAY_PAYLOAD) {
+        throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay payloads of ${message.length - end} bytes exceed ${MAX_RELAY_PAYLOAD}`);
+      }
+      const payloads = message.subarray(end);
+      const headers = this.recv.decryptWithAd(payloads, message.subarray(RELAY_PREFIX, end));
+      return { relays: splitRelayRecord(headers, payloads) };
     } catch (e) {
       this.broken = true;
       if (e instanceof PosternError && e.code === 'POSTERN_DECRYPT_FAILED') {
@@ -141,6 +175,48 @@ export class TransportState {
       throw e;
     }
   }
+}
+
+/** Sizes of a relay record for these entries, or null when they do not fit in one. */
+export function relayRecordSize(entries: readonly RelayEntry[]): { headers: number; payload: number } | null {
+  if (entries.length === 0 || entries.length > MAX_RELAY_MESSAGES) return null;
+  let headers = 0;
+  let payload = 0;
+  for (const e of entries) {
+    if (e.header.length > 0xffff) return null;
+    headers += ENTRY_OVERHEAD + e.header.length;
+    let len = 0;
+    for (const p of e.payload) len += p.length;
+    if (len > MAX_TRANSPORT_MESSAGE) return null;
+    payload += len;
+  }
+  if (headers + 16 > MAX_TRANSPORT_MESSAGE || payload > MAX_RELAY_PAYLOAD) return null;
+  return { headers, payload };
+}
+
+/** The messages of an authenticated relay record; anything inconsistent is a protocol error. */
+export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array): RelayedMessage[] {
+  const bad = (why: string): never => {
+    throw new ChannelError('POSTERN_MESSAGE_UNEXPECTED', `malformed relay record: ${why}`);
+  };
+  const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
+  const out: RelayedMessage[] = [];
+  let o = 0;
+  let p = 0;
+  while (o < headers.length) {
+    if (out.length === MAX_RELAY_MESSAGES) bad(`more than ${MAX_RELAY_MESSAGES} messages`);
+    if (o + 2 > headers.length) bad('truncated');
+    const hlen = view.getUint16(o);
+    if (o + 2 + hlen + 4 > headers.length) bad('truncated');
+    const header = headers.subarray(o + 2, o + 2 + hlen);
+    const plen = view.getUint32(o + 2 + hlen);
+    o += 2 + hlen + 4;
+    if (plen > MAX_TRANSPORT_MESSAGE || p + plen > payloads.length) bad('payload lengths do not match');
+    out.push({ header, payload: payloads.subarray(p, p + plen) });
+    p += plen;
+  }
+  if (out.length === 0 || p !== payloads.length) bad('payload lengths do not match');
+  return out;
 }
 
 function writeNonce(out: Uint8Array, n: number): void {

@@ -9,7 +9,7 @@ import { PosternError } from '../../protocol/errors.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import { decodeRouted, encodeRouteHeader, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
-import { TcpLink } from '../../agent/transport/tcp-link.ts';
+import { FrameHold, TcpLink } from '../../agent/transport/tcp-link.ts';
 import { FileVault } from '../../agent/node/file-vault.ts';
 import { loadOrCreateIdentity, type NodeIdentity } from '../../agent/node/identity.ts';
 import type { HostPort } from '../../agent/config/index.ts';
@@ -188,7 +188,7 @@ export class Hub {
     }
   }
 
-  private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array, frame?: Uint8Array): void {
+  private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold): void {
     let m: RoutedMessage;
     try {
       m = decodeRouted(plaintext);
@@ -235,14 +235,16 @@ export class Hub {
     }
   }
 
-  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean, frame?: Uint8Array): void {
+  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean, frame?: FrameHold): void {
     if (onward.length === 0 || ret.length > 8) return;
+    // End-to-end ciphertext is forwarded as it came: only the new route header is sealed.
+    // The frame it sits in, when the link assembled one for it, is freed once every message of it is written.
+    const done = relay ? frame?.hold() : undefined;
     try {
-      // End-to-end ciphertext is forwarded as it came: only the new route header is sealed.
-      // The frame it sits in, when the link assembled one for it, is freed once written.
-      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [payload], frame === undefined ? undefined : [frame]);
+      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [payload], done);
       else dest.link.send([encodeRouteHeader(onward, ret), payload]);
     } catch {
+      done?.();
       return;
     }
     // Backpressure: a slow destination pauses the sender instead of growing our memory.

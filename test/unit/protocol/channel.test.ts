@@ -8,10 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { nobleCrypto, nodeCrypto } from '../../../protocol/crypto/index.ts';
 import {
   MAX_PLAINTEXT,
+  MAX_RELAY_MESSAGES,
+  MAX_TRANSPORT_MESSAGE,
+  relayRecordSize,
   SecureChannelHandshake,
   type EstablishedChannel,
+  type RelayEntry,
   type SecureChannelOptions,
 } from '../../../protocol/channel/index.ts';
+import { splitRelayRecord } from '../../../protocol/channel/transport.ts';
 import { concat, equal } from '../../../protocol/bytes.ts';
 import { PosternError } from '../../../protocol/errors.ts';
 import { codeOf } from '../../helpers/errors.ts';
@@ -256,36 +261,100 @@ describe('secure channel transport', () => {
     rekeyed.forEach((m) => r3.transport.open(m));
   });
 
-  it('relay messages: the header is sealed, the payload authenticated and sent as it is', () => {
+  const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+  it('relay records: the route headers are sealed, the payloads authenticated and sent as they are', () => {
     const { i, r } = pair(3);
-    const header = msg('route-header');
-    const payload = [msg('end-to-end '), msg('ciphertext')];
-    const wire = concat(...i.transport.sealRelay(header, payload));
+    const wire = concat(...i.transport.sealRelay([{ header: msg('route-header'), payload: [msg('end-to-end '), msg('ciphertext')] }]));
     expect(Buffer.from(wire).includes(Buffer.from('route-header'))).toBe(false);
     expect(Buffer.from(wire).includes(Buffer.from('end-to-end ciphertext'))).toBe(true);
     const opened = r.transport.openMessage(wire);
-    expect(new TextDecoder().decode(opened.plaintext)).toBe('route-header');
-    expect(new TextDecoder().decode(opened.relayed)).toBe('end-to-end ciphertext');
-    // Sealed and relay messages share one nonce sequence, across rekeys.
+    expect(opened.relays?.map((m) => [text(m.header), text(m.payload)])).toEqual([['route-header', 'end-to-end ciphertext']]);
+    // Sealed messages and relay records share one nonce sequence, across rekeys.
     for (let n = 0; n < 7; n++) {
-      const m = n % 2 === 0 ? concat(...i.transport.seal(msg(`s${n}`))) : concat(...i.transport.sealRelay(msg(`h${n}`), [msg(`p${n}`)]));
-      expect(new TextDecoder().decode(r.transport.openMessage(m).plaintext)).toBe(n % 2 === 0 ? `s${n}` : `h${n}`);
+      const m = n % 2 === 0 ? concat(...i.transport.seal(msg(`s${n}`))) : concat(...i.transport.sealRelay([{ header: msg(`h${n}`), payload: [msg(`p${n}`)] }]));
+      const o = r.transport.openMessage(m);
+      expect(n % 2 === 0 ? text(o.plaintext) : text(o.relays![0]!.header)).toBe(n % 2 === 0 ? `s${n}` : `h${n}`);
     }
   });
 
-  it('relay messages: a changed payload, header or length fails; a strict receiver refuses them', () => {
+  it('relay records: several messages in one record, in order, empty and full-size payloads included', () => {
+    const { i, r } = pair();
+    const big = nodeCrypto.randomBytes(MAX_TRANSPORT_MESSAGE);
+    const entries = [
+      { header: msg('a'), payload: [msg('first')] },
+      { header: msg('bb'), payload: [] },
+      { header: msg('ccc'), payload: [big.subarray(0, 1000), big.subarray(1000)] },
+      { header: new Uint8Array(0), payload: [msg('last')] },
+    ];
+    expect(relayRecordSize(entries)).toEqual({ headers: 6 * 4 + 6, payload: 5 + MAX_TRANSPORT_MESSAGE + 4 });
+    const out = r.transport.openMessage(concat(...i.transport.sealRelay(entries))).relays!;
+    expect(out.map((m) => text(m.header))).toEqual(['a', 'bb', 'ccc', '']);
+    expect(text(out[0]!.payload)).toBe('first');
+    expect(out[1]!.payload.length).toBe(0);
+    expect(equal(out[2]!.payload, big)).toBe(true);
+    expect(text(out[3]!.payload)).toBe('last');
+  });
+
+  it('relay records: the sender refuses what a record cannot hold', () => {
+    const { i } = pair();
+    const one = { header: msg('h'), payload: [nodeCrypto.randomBytes(1000)] };
+    const tooLong = { header: msg('h'), payload: [nodeCrypto.randomBytes(MAX_TRANSPORT_MESSAGE + 1)] };
+    const cases: RelayEntry[][] = [
+      [],
+      Array.from({ length: MAX_RELAY_MESSAGES + 1 }, () => one),
+      [tooLong],
+      Array.from({ length: 5 }, () => ({ header: msg('h'), payload: [nodeCrypto.randomBytes(60_000)] })), // 300,000 > 256 KiB
+      [{ header: new Uint8Array(70_000), payload: [] }],
+    ];
+    for (const c of cases) {
+      expect(relayRecordSize(c)).toBeNull();
+      expect(code(() => i.transport.sealRelay(c))).toBe('POSTERN_MESSAGE_TOO_LARGE');
+    }
+    expect(relayRecordSize(Array.from({ length: MAX_RELAY_MESSAGES }, () => one))).not.toBeNull();
+  });
+
+  it('relay records: a changed payload, header or length fails; a strict receiver refuses them', () => {
     const mk = () => {
       const { i, r } = pair();
-      return { r, wire: concat(...i.transport.sealRelay(msg('hdr'), [msg('payload bytes')])) };
+      return { r, wire: concat(...i.transport.sealRelay([{ header: msg('hdr'), payload: [msg('payload bytes')] }, { header: msg('h2'), payload: [msg('more')] }])) };
     };
-    for (const pos of [-1, 12, 9]) {
+    for (const pos of [-1, -10, 12, 9, 8]) {
       const { r, wire } = mk();
       const c = wire.slice();
       c[pos < 0 ? c.length + pos : pos]! ^= 1;
       expect(code(() => r.transport.openMessage(c))).toMatch(/POSTERN_MESSAGE_(TAMPERED|TRUNCATED)/);
     }
+    for (const cut of [1, 5, 20]) {
+      const { r, wire } = mk();
+      expect(code(() => r.transport.openMessage(wire.subarray(0, wire.length - cut)))).toMatch(/POSTERN_MESSAGE_(TAMPERED|TRUNCATED)/);
+    }
     const { r, wire } = mk();
     expect(code(() => r.transport.open(wire))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+  });
+
+  it('relay records: authentic but inconsistent sealed headers are refused (a peer with the key that lies)', () => {
+    const entry = (h: string, len: number) => {
+      const e = new Uint8Array(2 + h.length + 4);
+      const v = new DataView(e.buffer);
+      v.setUint16(0, h.length);
+      e.set(msg(h), 2);
+      v.setUint32(2 + h.length, len);
+      return e;
+    };
+    const payloads = msg('0123456789');
+    expect(splitRelayRecord(concat(entry('a', 4), entry('b', 6)), payloads).map((m) => text(m.payload))).toEqual(['0123', '456789']);
+    const lies: Uint8Array[] = [
+      new Uint8Array(0), // no message
+      concat(entry('a', 4), entry('b', 7)), // more payload than sent
+      concat(entry('a', 4), entry('b', 5)), // less
+      entry('a', 10).subarray(0, 5), // a header running past the end
+      concat(entry('a', 10), Uint8Array.of(0)), // trailing byte
+      concat(...Array.from({ length: MAX_RELAY_MESSAGES + 1 }, (_, k) => entry('a', k === 0 ? 10 : 0))), // too many messages
+    ];
+    for (const h of lies) expect(code(() => splitRelayRecord(h, payloads))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    const huge = new Uint8Array(MAX_TRANSPORT_MESSAGE + 1);
+    expect(code(() => splitRelayRecord(entry('a', huge.length), huge))).toBe('POSTERN_MESSAGE_UNEXPECTED');
   });
 
   it('seals parts exactly like the joined plaintext', () => {

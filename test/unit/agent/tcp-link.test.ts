@@ -1,0 +1,202 @@
+/**
+ * TcpLink over real loopback sockets: relay messages queued in one event-loop
+ * turn leave as few relay records as fit, in order with sealed messages; the
+ * frame limit is a handshake message's until the peer is authenticated and a
+ * relay record's after; a received record's buffer is freed only when its
+ * last holder lets go.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dialLinkSocket, FrameHold, TcpLink, type DialledLinkSocket } from '../../../agent/transport/tcp-link.ts';
+import { FrameDecoder, frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
+import { MAX_RELAY_MESSAGES, MAX_RELAY_RECORD, MAX_TRANSPORT_MESSAGE } from '../../../protocol/channel/index.ts';
+import type { PosternError } from '../../../protocol/errors.ts';
+import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
+
+const auth = makeAuthority();
+const open = trust(auth, { requireCredential: false });
+const servers: Server[] = [];
+const links: TcpLink[] = [];
+
+afterEach(() => {
+  for (const l of links.splice(0)) l.close();
+  for (const s of servers.splice(0)) s.close();
+});
+
+interface Received {
+  plaintext: Uint8Array;
+  relayed?: Uint8Array;
+}
+
+interface Side {
+  link: TcpLink;
+  got: Received[];
+  /** Frames seen on the wire by this side (handshake ones included). */
+  frames: number[];
+  closed: Promise<PosternError | undefined>;
+  established: Promise<void>;
+}
+
+/** A listening TcpLink (accepted socket, 'data' path) and a dialled one (slab path), established. */
+async function pair(): Promise<{ server: Side; client: Side; raw: Socket }> {
+  const S = makeParty();
+  const C = makeParty();
+  let serverSide: (s: Socket) => Side;
+  const accepted = new Promise<{ side: Side; raw: Socket }>((resolve) => {
+    const srv = createServer((s) => resolve({ side: serverSide(s), raw: s }));
+    servers.push(srv);
+    srv.listen(0, '127.0.0.1');
+    serverSide = (s) => side((o) => new TcpLink({ ...o, socket: s, initiator: false, local: S.local([]), trust: open }), s);
+  });
+  await new Promise<void>((r) => servers[0]!.once('listening', () => r()));
+  const port = (servers[0]!.address() as { port: number }).port;
+  const d = dialLinkSocket('127.0.0.1', port);
+  const client = side((o) => new TcpLink({ ...o, socket: d, initiator: true, local: C.local([]), trust: open }), d);
+  const { side: server, raw } = await accepted;
+  await Promise.all([server.established, client.established]);
+  return { server, client, raw };
+}
+
+type Hooks = Pick<ConstructorParameters<typeof TcpLink>[0], 'onEstablished' | 'onMessage' | 'onClose'>;
+
+function side(make: (o: Hooks) => TcpLink, socket: Socket | DialledLinkSocket): Side {
+  const got: Received[] = [];
+  const frames: number[] = [];
+  if ('reader' in socket) {
+    // A dialled socket reads through `onread` (no 'data' events): count what its slab reader delivers.
+    const filled = socket.reader.filled.bind(socket.reader);
+    socket.reader.filled = (n, onFrame) => filled(n, (f) => (frames.push(f.length), onFrame(f)));
+  } else {
+    // An independent decoder on the same bytes counts the frames as sent.
+    const counter = new FrameDecoder(MAX_RELAY_RECORD);
+    socket.on('data', (c: Buffer) => {
+      try {
+        counter.push(c, (f) => frames.push(f.length));
+      } catch {
+        /* the link itself reports a bad frame */
+      }
+    });
+  }
+  let est!: () => void;
+  let done!: (e?: PosternError) => void;
+  const established = new Promise<void>((r) => (est = r));
+  const closed = new Promise<PosternError | undefined>((r) => (done = r));
+  const link = make({
+    onEstablished: () => est(),
+    onMessage: (plaintext, relayed) => got.push({ plaintext: plaintext.slice(), relayed: relayed?.slice() }),
+    onClose: (e) => done(e),
+  });
+  links.push(link);
+  return { link, got, frames, closed, established };
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const t = Date.now();
+  while (!cond()) {
+    if (Date.now() - t > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+describe('TcpLink relay records', () => {
+  it('relay messages of one turn leave in as few records as fit, in order, and a sealed message after them stays after them', async () => {
+    const { server, client } = await pair();
+    const before = server.frames.length;
+    const n = 3 * MAX_RELAY_MESSAGES + 8;
+    const written: number[] = [];
+    for (let k = 0; k < n; k++) client.link.sendRelay(new TextEncoder().encode(`h${k}`), [bytes(3000, k & 0xff)], () => written.push(k));
+    client.link.send([new TextEncoder().encode('sealed, sent last')]);
+    await until(() => server.got.length === n + 1);
+    // 200 messages of 3,000 bytes: the message count per record is the limit, so 4 records, then the sealed one.
+    expect(server.frames.length - before).toBe(4 + 1);
+    expect(server.got.slice(0, n).map((m) => text(m.plaintext))).toEqual(Array.from({ length: n }, (_, k) => `h${k}`));
+    expect(server.got.slice(0, n).every((m, k) => m.relayed!.length === 3000 && m.relayed![0] === (k & 0xff))).toBe(true);
+    expect(server.got[n]!.relayed).toBeUndefined();
+    expect(text(server.got[n]!.plaintext)).toBe('sealed, sent last');
+    await until(() => written.length === n);
+    expect(written).toEqual(Array.from({ length: n }, (_, k) => k));
+  });
+
+  it('records carry up to 256 KiB of payload both ways once the link is up (slab and stream readers)', async () => {
+    const { server, client } = await pair();
+    const full = Array.from({ length: 4 }, (_, k) => bytes(MAX_TRANSPORT_MESSAGE, k + 1));
+    for (const [from, to] of [
+      [client, server],
+      [server, client],
+    ] as const) {
+      const before = to.frames.length;
+      for (const p of full) from.link.sendRelay(new TextEncoder().encode('big'), [p]);
+      await until(() => to.got.length === 4);
+      expect(to.frames.length - before).toBe(1);
+      expect(to.frames.at(-1)).toBeGreaterThan(4 * MAX_TRANSPORT_MESSAGE);
+      expect(to.got.map((m) => m.relayed!.length)).toEqual([MAX_TRANSPORT_MESSAGE, MAX_TRANSPORT_MESSAGE, MAX_TRANSPORT_MESSAGE, MAX_TRANSPORT_MESSAGE]);
+      expect(to.got.every((m, k) => m.relayed!.every((b) => b === k + 1))).toBe(true);
+      to.got.length = 0;
+    }
+  });
+
+  it('refuses a relay message no record can hold, and relays before the handshake', async () => {
+    const { client } = await pair();
+    expect(() => client.link.sendRelay(new Uint8Array(1), [bytes(MAX_TRANSPORT_MESSAGE + 1, 1)])).toThrow(/exceeds/);
+    const srv = createServer(() => {});
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const early = new TcpLink({
+      socket: dialLinkSocket('127.0.0.1', (srv.address() as { port: number }).port),
+      initiator: true,
+      local: makeParty().local([]),
+      trust: open,
+    });
+    links.push(early);
+    expect(() => early.sendRelay(new Uint8Array(1), [bytes(10, 1)])).toThrow(/not established/);
+  });
+});
+
+describe('TcpLink frame limits (misbehaving peer)', () => {
+  it('before the handshake, a frame longer than a handshake message closes the link', async () => {
+    const P = makeParty();
+    let closed!: (e?: PosternError) => void;
+    const result = new Promise<PosternError | undefined>((r) => (closed = r));
+    const srv = createServer((s) => {
+      links.push(new TcpLink({ socket: s, initiator: false, local: P.local([]), trust: open, onClose: (e) => closed(e) }));
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const raw = connect((srv.address() as { port: number }).port, '127.0.0.1');
+    raw.on('error', () => {});
+    raw.write(frameHeader(MAX_FRAME + 1));
+    expect((await result)?.code).toBe('POSTERN_FRAME_INVALID');
+    raw.destroy();
+  });
+
+  it('after the handshake, a frame longer than the largest relay record closes the link', async () => {
+    const { server, client } = await pair();
+    // Write a bad length header straight onto the client's socket.
+    client.link.socket.write(frameHeader(MAX_RELAY_RECORD + 1));
+    expect((await server.closed)?.code).toBe('POSTERN_FRAME_INVALID');
+  });
+
+  it('the slab reader side enforces the same limit', async () => {
+    const { client, raw } = await pair();
+    raw.write(frameHeader(MAX_RELAY_RECORD + 1));
+    expect((await client.closed)?.code).toBe('POSTERN_FRAME_INVALID');
+  });
+});
+
+describe('FrameHold', () => {
+  it('frees the frame when the last holder lets go, once, and not before', () => {
+    const buf = new Uint8Array(64 * 1024);
+    const h = new FrameHold(buf);
+    const a = h.hold();
+    const b = h.hold();
+    h.drop(); // the link's own hold, after delivery
+    a();
+    a(); // a second call is ignored
+    expect(buf.buffer.byteLength).toBe(64 * 1024);
+    b();
+    expect(buf.buffer.byteLength).toBe(0);
+  });
+});
