@@ -43,6 +43,8 @@ export class PortalChannel {
   closeError: PosternError | undefined;
   private lastHeard = 0;
   private batch: Uint8Array[] = [];
+  /** Run once the current batch is sealed (or dropped): its parts are no longer referred to. */
+  private afterFlush: (() => void)[] = [];
   private batchLen = 0;
   private flushScheduled = false;
   private keepalive: NodeJS.Timeout | undefined;
@@ -55,6 +57,10 @@ export class PortalChannel {
     this.mux = new MuxSession({
       initiator: o.initiator,
       send: (parts) => this.queue(parts),
+      afterSend: (done) => {
+        if (this.batch.length === 0) done();
+        else this.afterFlush.push(done);
+      },
       onPong: () => {
         this.lastHeard = Date.now();
       },
@@ -129,14 +135,18 @@ export class PortalChannel {
     this.flushScheduled = false;
     if (this.batch.length === 0) return;
     const parts = this.batch;
+    const after = this.afterFlush;
     this.batch = [];
     this.batchLen = 0;
-    if (this.driver.isClosed) return;
+    this.afterFlush = [];
     try {
-      this.driver.send(parts);
+      if (!this.driver.isClosed) this.driver.send(parts);
     } catch (e) {
       // The hub link is gone or the channel closed: end every stream with that reason.
       queueMicrotask(() => this.close(e instanceof PosternError ? e : new PosternError('POSTERN_CHANNEL_CLOSED', String(e))));
+    } finally {
+      // Sealed (into new buffers) or dropped: the plaintext parts are free either way.
+      for (const f of after) f();
     }
   }
 

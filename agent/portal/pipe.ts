@@ -26,6 +26,8 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
    * does not take waits (socket paused) until credit returns.
    */
   const queue: Uint8Array[] = [];
+  /** Reads fully handed to the stream, to free once the channel has sealed them. */
+  let sent: Uint8Array[] = [];
   let queued = 0;
   let waitingForCredit = false;
   let tailScheduled = false;
@@ -54,7 +56,7 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
     while (n > 0) {
       const q = queue[0]!;
       if (q.length <= n) {
-        queue.shift();
+        sent.push(queue.shift()!);
         n -= q.length;
       } else {
         queue[0] = q.subarray(n);
@@ -69,6 +71,12 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
     if (n === 0) return true;
     const taken = stream.write(head(n));
     drop(taken);
+    if (sent.length > 0) {
+      // Each read is a buffer of its own that only this queue refers to: free it once sealed, not at the next GC.
+      const free = sent;
+      sent = [];
+      stream.afterWritten(() => releaseAfterWrite(free));
+    }
     if (taken === n) return true;
     waitingForCredit = true;
     socket.pause();

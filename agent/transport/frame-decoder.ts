@@ -5,9 +5,12 @@
  * decoder throws and the connection is closed with a logged reason. The
  * limit can be raised once the peer is authenticated (`maxFrame`). Pure (no
  * sockets): push chunks, get frames. Frames that lie within one received
- * chunk are returned as views (no copy).
+ * chunk are returned as views (no copy). The decoder owns the chunks pushed
+ * to it: a chunk whose bytes were all copied into assembled frames is freed
+ * at once, when it is a buffer of its own (see `releaseAfterWrite`).
  */
 import { PosternError } from '../../protocol/errors.ts';
+import { releaseAfterWrite } from './release.ts';
 
 export const FRAME_HEADER = 4;
 /** A Noise message is at most 65535 bytes (rev 34 §3). */
@@ -82,8 +85,11 @@ export class FrameDecoder {
       const k = Math.min(c.length, n - o);
       out.set(c.subarray(0, k), o);
       o += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+      if (k === c.length) {
+        this.chunks.shift();
+        // Every byte copied, none handed out as a view (that would have moved its offset): free it now.
+        releaseAfterWrite([c]);
+      } else this.chunks[0] = c.subarray(k);
     }
     return out;
   }

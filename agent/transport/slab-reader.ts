@@ -13,6 +13,7 @@
  * is authenticated), up to the `capacity` the slabs were sized for.
  */
 import { FRAME_HEADER, FrameError, MAX_FRAME } from './frame-decoder.ts';
+import { releaseAfterWrite } from './release.ts';
 
 export const SLAB_SIZE = 1024 * 1024;
 
@@ -55,6 +56,7 @@ export class SlabFrameReader {
       const next = Buffer.allocUnsafeSlow(this.slabSize);
       const pending = this.end - this.start;
       this.slab.copy(next, 0, this.start, this.end);
+      releaseAfterWrite([this.slab]);
       this.slab = next;
       this.start = 0;
       this.end = pending;
@@ -74,7 +76,8 @@ export class SlabFrameReader {
       }
       const frameEnd = this.start + FRAME_HEADER + len;
       if (frameEnd > this.end) return;
-      const frame = s.subarray(this.start + FRAME_HEADER, frameEnd);
+      // A plain Uint8Array, not a Buffer: its slice() copies, as a receiver keeping bytes expects.
+      const frame = new Uint8Array(s.buffer, s.byteOffset + this.start + FRAME_HEADER, len);
       this.start = frameEnd;
       onFrame(frame);
     }

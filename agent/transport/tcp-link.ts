@@ -7,10 +7,9 @@ import { connect, type Socket } from 'node:net';
 import { PosternError } from '../../protocol/errors.ts';
 import { coalesce } from '../../protocol/bytes.ts';
 import {
-  MAX_RELAY_MESSAGES,
-  MAX_RELAY_PAYLOAD,
   MAX_RELAY_RECORD,
   MAX_TRANSPORT_MESSAGE,
+  relayRecordEnd,
   relayRecordSize,
   type PeerInfo,
   type RelayEntry,
@@ -246,18 +245,7 @@ export class TcpLink {
     if (this.driver.isClosed) return;
     let start = 0;
     while (start < queued.length) {
-      let end = start;
-      let headers = 16;
-      let payload = 0;
-      while (end < queued.length && end - start < MAX_RELAY_MESSAGES) {
-        const e = queued[end]!;
-        const h = 6 + e.header.length;
-        const p = e.size - e.header.length;
-        if (end > start && (headers + h > MAX_TRANSPORT_MESSAGE || payload + p > MAX_RELAY_PAYLOAD)) break;
-        headers += h;
-        payload += p;
-        end++;
-      }
+      const end = relayRecordEnd(queued, start);
       const record = queued.slice(start, end);
       start = end;
       const written = record.filter((e) => e.onWritten !== undefined).map((e) => e.onWritten!);

@@ -1,6 +1,6 @@
 export * from './constants.ts';
 export { encodePayload, decodePayload, type HandshakePayload } from './payload.ts';
-export { TransportState, ChannelError, relayRecordSize, type OpenedMessage, type RelayEntry, type RelayedMessage } from './transport.ts';
+export { TransportState, ChannelError, relayRecordEnd, relayRecordSize, type OpenedMessage, type RelayEntry, type RelayedMessage } from './transport.ts';
 export {
   SecureChannelHandshake,
   verifyPeer,

@@ -194,6 +194,28 @@ export function relayRecordSize(entries: readonly RelayEntry[]): { headers: numb
   return { headers, payload };
 }
 
+/**
+ * Where the relay record starting at `entries[start]` ends (exclusive): as
+ * many messages as fit in one record, at least one (each entry is assumed to
+ * fit on its own, see `relayRecordSize`).
+ */
+export function relayRecordEnd(entries: readonly RelayEntry[], start: number): number {
+  let end = start;
+  let headers = 16;
+  let payload = 0;
+  while (end < entries.length && end - start < MAX_RELAY_MESSAGES) {
+    const e = entries[end]!;
+    let len = 0;
+    for (const p of e.payload) len += p.length;
+    const h = ENTRY_OVERHEAD + e.header.length;
+    if (end > start && (headers + h > MAX_TRANSPORT_MESSAGE || payload + len > MAX_RELAY_PAYLOAD)) break;
+    headers += h;
+    payload += len;
+    end++;
+  }
+  return end;
+}
+
 /** The messages of an authenticated relay record; anything inconsistent is a protocol error. */
 export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array): RelayedMessage[] {
   const bad = (why: string): never => {

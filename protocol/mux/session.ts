@@ -26,6 +26,13 @@ export interface MuxOptions {
   initiator: boolean;
   /** Emit one frame: the parts concatenated are the frame. Called synchronously, never after close(). */
   send: (parts: Uint8Array[]) => void;
+  /**
+   * For a `send` that keeps the parts for a while (a channel batching the
+   * frames of one moment): call `done` once every part handed to `send` so
+   * far has been consumed, so their buffers may be reused or freed. Without
+   * it, `send` is taken to consume the parts before it returns.
+   */
+  afterSend?: (done: () => void) => void;
   /** This side's receive window per stream (default 4 MiB; at least EARLY_WINDOW, at most 2^31-1). */
   initialWindow?: number;
   /** Concurrently open streams, both directions together (default 1024). */
@@ -87,6 +94,12 @@ export class MuxSession implements StreamHost {
   /** @internal */
   sendFrame(parts: Uint8Array[]): void {
     if (!this.closed) this.o.send(parts);
+  }
+
+  /** @internal see MuxOptions.afterSend */
+  afterSend(done: () => void): void {
+    if (this.o.afterSend !== undefined) this.o.afterSend(done);
+    else done();
   }
 
   /** @internal */

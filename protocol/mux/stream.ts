@@ -17,6 +17,7 @@ import { encodeDataHeader, encodeFrame } from './frame.ts';
 /** What a stream needs from its session. */
 export interface StreamHost {
   sendFrame(parts: Uint8Array[]): void;
+  afterSend(done: () => void): void;
   removeStream(s: MuxStream): void;
   readonly maxFramePayload: number;
   readonly initialWindow: number;
@@ -156,6 +157,14 @@ export class MuxStream {
       if (this.closedFlag) return o + len;
     }
     return n;
+  }
+
+  /**
+   * `done` runs once the bytes given to write() so far have been consumed
+   * by the channel (sealed), so their buffers may be reused or freed.
+   */
+  afterWritten(done: () => void): void {
+    this.host.afterSend(done);
   }
 
   /**

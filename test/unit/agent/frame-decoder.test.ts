@@ -58,6 +58,24 @@ describe('frame ownership', () => {
     // The spanning frame: its own buffer holding exactly the header and body.
     expect(got[1]).toEqual([b.length, true, b.length + 4]);
   });
+
+  it('frees a chunk whose bytes were all copied into frames, and no chunk a delivered frame is a view of', () => {
+    const big = new Uint8Array(100_000).fill(5);
+    const small = new Uint8Array(20).fill(6);
+    const wire = concat(frame(small), frame(big), frame(small));
+    // Chunks that are buffers of their own, as a socket delivers them.
+    const own = (from: number, to: number) => wire.slice(from, to);
+    const c1 = own(0, 40_000); // a whole small frame (a view) and the start of the big one
+    const c2 = own(40_000, 80_000); // the big frame's middle: all copied
+    const c3 = own(80_000, wire.length); // the big frame's end and a small frame (a view)
+    const d = new FrameDecoder(200_000);
+    const got: number[] = [];
+    for (const c of [c1, c2, c3]) d.push(c, (f) => got.push(f.length));
+    expect(got).toEqual([20, 100_000, 20]);
+    expect(c2.buffer.byteLength).toBe(0); // freed: every byte copied
+    expect(c1.buffer.byteLength).toBe(40_000); // a delivered frame was a view of it
+    expect(c3.buffer.byteLength).toBe(wire.length - 80_000);
+  });
 });
 
 describe('releaseAfterWrite', () => {

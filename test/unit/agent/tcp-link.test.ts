@@ -71,7 +71,8 @@ function side(make: (o: Hooks) => TcpLink, socket: Socket | DialledLinkSocket): 
     const counter = new FrameDecoder(MAX_RELAY_RECORD);
     socket.on('data', (c: Buffer) => {
       try {
-        counter.push(c, (f) => frames.push(f.length));
+        // A copy: the link's own decoder frees the chunks it has copied.
+        counter.push(Buffer.from(c), (f) => frames.push(f.length));
       } catch {
         /* the link itself reports a bad frame */
       }

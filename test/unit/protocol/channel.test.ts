@@ -10,6 +10,7 @@ import {
   MAX_PLAINTEXT,
   MAX_RELAY_MESSAGES,
   MAX_TRANSPORT_MESSAGE,
+  relayRecordEnd,
   relayRecordSize,
   SecureChannelHandshake,
   type EstablishedChannel,
@@ -294,6 +295,22 @@ describe('secure channel transport', () => {
     expect(out[1]!.payload.length).toBe(0);
     expect(equal(out[2]!.payload, big)).toBe(true);
     expect(text(out[3]!.payload)).toBe('last');
+  });
+
+  it('relay records: a queue splits into maximal records that each fit', () => {
+    const sizes = [10, 65_535, 65_535, 65_535, 65_535, 1, ...Array.from({ length: 150 }, (_, k) => (k * 7919) % 3000), 40_000, 65_535];
+    const entries: RelayEntry[] = sizes.map((n, k) => ({ header: new Uint8Array(k % 3 === 0 ? 600 : 40), payload: [new Uint8Array(n)] }));
+    const records: number[] = [];
+    for (let start = 0; start < entries.length; ) {
+      const end = relayRecordEnd(entries, start);
+      expect(end).toBeGreaterThan(start);
+      expect(relayRecordSize(entries.slice(start, end))).not.toBeNull();
+      if (end < entries.length) expect(relayRecordSize(entries.slice(start, end + 1))).toBeNull();
+      records.push(end - start);
+      start = end;
+    }
+    expect(records.reduce((a, b) => a + b, 0)).toBe(entries.length);
+    expect(records[0]).toBe(4); // 10 + 3 × 65,535 fit in 256 KiB, a fourth full one does not
   });
 
   it('relay records: the sender refuses what a record cannot hold', () => {
