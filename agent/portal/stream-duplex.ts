@@ -100,9 +100,9 @@ export class StreamDuplex extends Duplex {
     this.bytesWritten += n;
     if (n === p.chunk.length) {
       this.pending = undefined;
-      // The frames still refer to the caller's buffer until the channel seals them later in this
-      // turn; a callback now would let the caller reuse the buffer first.
-      process.nextTick(p.cb);
+      // The frames still refer to the caller's buffer until the channel seals them; calling back
+      // before would let the caller reuse the buffer first.
+      this.stream.afterWritten(() => p.cb());
     } else {
       p.chunk = p.chunk.subarray(n);
     }
@@ -120,7 +120,7 @@ export class StreamDuplex extends Duplex {
     this.touch();
     const n = this.stream.write(chunk);
     this.bytesWritten += n;
-    if (n === chunk.length) cb();
+    if (n === chunk.length) this.stream.afterWritten(() => cb());
     else this.pending = { chunk: chunk.subarray(n), cb };
   }
 

@@ -19,79 +19,84 @@ export const MAX_FRAME = 65535;
 export class FrameError extends PosternError {}
 
 export class FrameDecoder {
-  private chunks: Uint8Array[] = [];
-  private buffered = 0;
-  /** Frames longer than this are refused; a link raises it after the handshake. */
+  /** Frames longer than this are refused; a link raises it once the peer may send relay records. */
   maxFrame: number;
+  /** Header bytes of the next frame when they arrived split across reads. */
+  private readonly header = new Uint8Array(FRAME_HEADER);
+  private headerGot = 0;
+  /** The frame being assembled (header included), once its length is known and it spans reads. */
+  private frame: Uint8Array | undefined;
+  private frameGot = 0;
 
   constructor(maxFrame = MAX_FRAME) {
     this.maxFrame = maxFrame;
   }
 
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.headerGot + this.frameGot;
   }
 
   /**
-   * Feed bytes; calls `onFrame` for each complete frame, in order. `owned`:
-   * the frame was assembled from several reads into a buffer of its own,
-   * which the receiver may free once done (see `releaseAfterWrite`).
+   * Feed bytes; calls `onFrame` for each complete frame, in order. A frame
+   * inside one chunk is a view of it (`owned` false). A frame spanning
+   * chunks is assembled, as the bytes arrive, in one buffer of its own
+   * (`owned` true: the receiver may free it once done, see
+   * `releaseAfterWrite`), so a peer trickling a frame in tiny reads costs
+   * the frame's size, not one buffer per read. Chunks are the decoder's: one
+   * whose bytes were all copied is freed at once (when it is a buffer of its
+   * own); one a frame was handed out from is left alone.
    */
   push(chunk: Uint8Array, onFrame: (frame: Uint8Array, owned: boolean) => void): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= FRAME_HEADER) {
-      const len = this.peekLength();
+    let o = 0;
+    let viewed = false;
+    while (o < chunk.length) {
+      if (this.frame !== undefined) {
+        const k = Math.min(chunk.length - o, this.frame.length - this.frameGot);
+        this.frame.set(chunk.subarray(o, o + k), this.frameGot);
+        this.frameGot += k;
+        o += k;
+        if (this.frameGot < this.frame.length) break;
+        const whole = this.frame;
+        this.frame = undefined;
+        this.frameGot = 0;
+        onFrame(whole.subarray(FRAME_HEADER), true);
+        continue;
+      }
+      let len: number;
+      let start: number;
+      if (this.headerGot === 0 && chunk.length - o >= FRAME_HEADER) {
+        len = ((chunk[o]! << 24) | (chunk[o + 1]! << 16) | (chunk[o + 2]! << 8) | chunk[o + 3]!) >>> 0;
+        start = o + FRAME_HEADER;
+      } else {
+        const k = Math.min(FRAME_HEADER - this.headerGot, chunk.length - o);
+        this.header.set(chunk.subarray(o, o + k), this.headerGot);
+        this.headerGot += k;
+        o += k;
+        if (this.headerGot < FRAME_HEADER) break;
+        const h = this.header;
+        len = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+        start = o;
+      }
       if (len === 0 || len > this.maxFrame) {
-        this.chunks = [];
-        this.buffered = 0;
+        this.headerGot = 0;
         throw new FrameError('POSTERN_FRAME_INVALID', `frame length ${len} outside 1..${this.maxFrame}`);
       }
-      if (this.buffered < FRAME_HEADER + len) return;
-      const whole = this.chunks[0]!.length >= FRAME_HEADER + len;
-      onFrame(this.take(FRAME_HEADER + len).subarray(FRAME_HEADER), !whole);
+      if (this.headerGot === 0 && chunk.length - start >= len) {
+        // A plain Uint8Array view, not a Buffer: its slice() copies, as a receiver keeping bytes expects.
+        viewed = true;
+        o = start + len;
+        onFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + start, len), false);
+        continue;
+      }
+      // Spans reads: a buffer of its own (not pooled, not zero-filled: every byte is written).
+      this.frame = new Uint8Array(Buffer.allocUnsafeSlow(FRAME_HEADER + len).buffer, 0, FRAME_HEADER + len);
+      this.frame.set(this.headerGot === 0 ? chunk.subarray(o, start) : this.header);
+      this.frameGot = FRAME_HEADER;
+      this.headerGot = 0;
+      o = start;
     }
-  }
-
-  private peekLength(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= FRAME_HEADER) {
-      return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
-    }
-    let v = 0;
-    let got = 0;
-    for (const c of this.chunks) {
-      for (let i = 0; i < c.length && got < FRAME_HEADER; i++, got++) v = v * 256 + c[i]!;
-      if (got === FRAME_HEADER) break;
-    }
-    return v;
-  }
-
-  private take(n: number): Uint8Array {
-    this.buffered -= n;
-    const first = this.chunks[0]!;
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return out;
-    }
-    // A buffer of its own (not pooled, not zero-filled: every byte is written below).
-    const out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
-    let o = 0;
-    while (o < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - o);
-      out.set(c.subarray(0, k), o);
-      o += k;
-      if (k === c.length) {
-        this.chunks.shift();
-        // Every byte copied, none handed out as a view (that would have moved its offset): free it now.
-        releaseAfterWrite([c]);
-      } else this.chunks[0] = c.subarray(k);
-    }
-    return out;
+    // Every byte copied, none handed out as a view: the chunk is free now, not at the next collection.
+    if (!viewed) releaseAfterWrite([chunk]);
   }
 }
 

@@ -15,7 +15,11 @@ const RELEASE_MIN = 16 * 1024;
 export function releaseAfterWrite(bufs: readonly Uint8Array[]): void {
   for (const b of bufs) {
     if (b.byteLength >= RELEASE_MIN && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
-      (b.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }).transfer?.(0);
+      try {
+        (b.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }).transfer?.(0);
+      } catch {
+        /* not detachable (e.g. WebAssembly memory): left to the garbage collector */
+      }
     }
   }
 }

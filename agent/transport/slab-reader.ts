@@ -5,7 +5,11 @@
  * bytes as they arrived: no per-read allocation and no copy of frames that
  * span reads. A slab is never written again once handed out; when fewer than
  * one whole frame's bytes are free, the unfinished tail is copied into a new
- * slab and the old one is left to the garbage collector with its views.
+ * slab and the old one is freed at once (a slab that outlived a few
+ * young-generation collections would otherwise wait for a full one, and a
+ * busy link renews its slab every few milliseconds). So a frame is valid
+ * only during its `onFrame` call: whoever keeps bytes of it copies them.
+ * Frames are plain Uint8Array views, whose slice() copies.
  *
  * Same framing and limits as `FrameDecoder`: `length u32 BE ‖ bytes`, length
  * 1..maxFrame; anything else is a protocol violation. `maxFrame` may be

@@ -19,8 +19,9 @@ import { ChannelDriver } from '../channel/driver.ts';
 import { FrameDecoder, frameHeader, MAX_FRAME } from './frame-decoder.ts';
 import { SlabFrameReader } from './slab-reader.ts';
 import { releaseAfterWrite } from './release.ts';
+import { FrameHold } from './frame-hold.ts';
 
-export { releaseAfterWrite };
+export { releaseAfterWrite, FrameHold };
 
 /** A dialled socket whose reads go into slabs; TcpLink takes over `deliver`. */
 export interface DialledLinkSocket {
@@ -53,37 +54,6 @@ export function dialLinkSocket(host: string, port: number): DialledLinkSocket {
   return d;
 }
 
-/**
- * A received frame that is a buffer of its own (assembled from several
- * reads), shared by the messages of one relay record: freed at once when the
- * last holder lets go. The link holds it while it delivers the record; a
- * receiver that forwards a payload takes a hold and lets go once written.
- */
-export class FrameHold {
-  private refs = 1;
-  private readonly buf: Uint8Array;
-
-  constructor(buf: Uint8Array) {
-    this.buf = buf;
-  }
-
-  /** One more holder: call the returned function once, when done with the bytes. */
-  hold(): () => void {
-    this.refs++;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.drop();
-    };
-  }
-
-  /** @internal the link's own hold, dropped after delivery. */
-  drop(): void {
-    if (--this.refs === 0) releaseAfterWrite([this.buf]);
-  }
-}
-
 interface QueuedRelay extends RelayEntry {
   onWritten: (() => void) | undefined;
   size: number;
@@ -95,14 +65,23 @@ export interface TcpLinkOptions extends SecureChannelOptions {
   onEstablished?: (link: TcpLink, peer: PeerInfo) => void;
   /**
    * A sealed message, or (with `relayed`) one message of a relay record.
-   * `frame`: set when the record is a buffer of its own; take a hold on it
-   * to keep `relayed` past this call and have it freed once done.
+   * `relayed` is a view of the received bytes: on a dialled link it is valid
+   * during this call only (the read slab is freed when the reader moves on);
+   * on an accepted socket it is a view of a frame assembled for it (`frame`
+   * set) or of a socket read. To keep it past this call, use
+   * `retainPayload(relayed, frame)` (frame-hold.ts).
    */
   onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold) => void;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
   /** Close the link when nothing arrives for this long (keepalives keep it open). */
   idleTimeoutMs?: number;
+  /**
+   * When frames longer than a handshake message (relay records) are
+   * accepted: once the handshake is complete (the default), or only after
+   * `allowRelayRecords()` (the hub, once it knows the peer is a member).
+   */
+  relayRecords?: 'after-handshake' | 'when-allowed';
 }
 
 export class TcpLink {
@@ -132,7 +111,7 @@ export class TcpLink {
       sendRaw: (parts) => this.writeFrame(parts),
       onEstablished: (peer) => {
         // An authenticated peer may send relay records, larger than handshake messages.
-        this.setMaxFrame(MAX_RELAY_RECORD);
+        if (o.relayRecords !== 'when-allowed') this.allowRelayRecords();
         o.onEstablished?.(this, peer);
       },
       onMessage: o.onMessage === undefined ? undefined : (plaintext, relayed) => o.onMessage!(plaintext, relayed, this.ownedFrame),
@@ -200,6 +179,11 @@ export class TcpLink {
     return this.driver.isClosed;
   }
 
+  /** Accept frames up to a relay record's size from now on (until then, a handshake message's). */
+  allowRelayRecords(): void {
+    this.setMaxFrame(MAX_RELAY_RECORD);
+  }
+
   /** Bytes queued in the socket or waiting to be sealed, for backpressure decisions. */
   get writableLength(): number {
     return this.socket.writableLength + this.relayBytes;
@@ -225,7 +209,7 @@ export class TcpLink {
     const entry: QueuedRelay = { header, payload, onWritten, size: header.length };
     for (const p of payload) entry.size += p.length;
     if (relayRecordSize([entry]) === null) {
-      throw new PosternError('POSTERN_MESSAGE_TOO_LARGE', `relay message of ${entry.size} bytes exceeds ${MAX_TRANSPORT_MESSAGE}`);
+      throw new PosternError('POSTERN_MESSAGE_TOO_LARGE', `relay message of ${entry.size} bytes does not fit a relay record (payload at most ${MAX_TRANSPORT_MESSAGE} bytes)`);
     }
     this.relays.push(entry);
     this.relayBytes += entry.size;
@@ -252,8 +236,12 @@ export class TcpLink {
       this.pendingWritten = written.length === 0 ? undefined : () => written.forEach((f) => f());
       try {
         this.driver.sendRelay(record);
-      } catch {
-        return; // the channel closed meanwhile: its close reports why
+      } catch (e) {
+        // Nothing queued after a failed record may go out (the nonces would not match): close, and say why.
+        if (!this.driver.isClosed) {
+          this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_INTERNAL', `relay record: ${String(e)}`));
+        }
+        return;
       } finally {
         this.pendingWritten = undefined;
       }

@@ -95,7 +95,7 @@ export class TransportState {
    * so a hop that forwards them never encrypts them again.
    *   nonce u64 (top bit set) ‖ header_len u16 ‖ AEAD(k, nonce, ad = payload_1 ‖ … ‖ payload_n, headers) ‖ payload_1 ‖ … ‖ payload_n
    *   headers = n × (route_len u16 ‖ route header ‖ payload_len u32)
-   * `relayRecordFits` says whether entries fit in one record.
+   * `relayRecordSize` says whether entries fit in one record, `relayRecordEnd` how many do.
    */
   sealRelay(entries: readonly RelayEntry[]): Uint8Array[] {
     if (this.broken) throw new ChannelError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');

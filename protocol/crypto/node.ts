@@ -212,11 +212,11 @@ const HASH: Record<HashName, { algo: string; hashLen: number; blockLen: number }
 function nodeHash(name: HashName): HashFunction {
   const { algo, hashLen, blockLen } = HASH[name];
   const oneShot = (data: Uint8Array) => u8(hash(algo, data, 'buffer'));
-  /** The parts after `reserve` bytes left for the caller. */
+  /** The parts after `reserve` bytes left for the caller, in memory of its own (never Node's shared pool). */
   const joined = (reserve: number, parts: readonly Uint8Array[]) => {
     let n = reserve;
     for (const p of parts) n += p.length;
-    const out = Buffer.allocUnsafe(n);
+    const out = new Uint8Array(n);
     let o = reserve;
     for (const p of parts) {
       out.set(p, o);
@@ -231,15 +231,19 @@ function nodeHash(name: HashName): HashFunction {
     digest: (...parts) => oneShot(parts.length === 1 ? parts[0]! : joined(0, parts)),
     hmac(key, ...parts) {
       const k = key.length > blockLen ? oneShot(key) : key;
+      // The padded key and the HKDF input (a DH output) are secrets: own buffers, wiped after use.
       const inner = joined(blockLen, parts);
-      const outer = Buffer.allocUnsafe(blockLen + hashLen);
+      const outer = new Uint8Array(blockLen + hashLen);
       for (let i = 0; i < blockLen; i++) {
         const b = i < k.length ? k[i]! : 0;
         inner[i] = b ^ 0x36;
         outer[i] = b ^ 0x5c;
       }
       outer.set(oneShot(inner), blockLen);
-      return oneShot(outer);
+      const mac = oneShot(outer);
+      inner.fill(0);
+      outer.fill(0);
+      return mac;
     },
   };
 }

@@ -9,7 +9,8 @@ import { PosternError } from '../../protocol/errors.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import { decodeRouted, encodeRouteHeader, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
-import { FrameHold, TcpLink } from '../../agent/transport/tcp-link.ts';
+import { TcpLink } from '../../agent/transport/tcp-link.ts';
+import { retainPayload, type FrameHold } from '../../agent/transport/frame-hold.ts';
 import { FileVault } from '../../agent/node/file-vault.ts';
 import { loadOrCreateIdentity, type NodeIdentity } from '../../agent/node/identity.ts';
 import type { HostPort } from '../../agent/config/index.ts';
@@ -135,6 +136,8 @@ export class Hub {
         trust: { authorities: [this.authority.publicKey], project: this.project, requireCredential: false, ignoreCredentials: true, now },
         handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
         idleTimeoutMs: this.limits.idleTimeoutMs,
+        // Only members relay: anyone else keeps the handshake's frame limit (see established()).
+        relayRecords: 'when-allowed',
         onEstablished: (_l, peer) => {
           uncount();
           this.established(st, peer);
@@ -159,6 +162,7 @@ export class Hub {
       return;
     }
     st.member = m !== undefined;
+    if (st.member) st.link.allowRelayRecords();
     this.log(`link ${st.id} from ${peer.identifier} at ${st.ip} established (${st.member ? 'member' : 'not yet enrolled'})`);
   }
 
@@ -237,14 +241,15 @@ export class Hub {
 
   private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean, frame?: FrameHold): void {
     if (onward.length === 0 || ret.length > 8) return;
-    // End-to-end ciphertext is forwarded as it came: only the new route header is sealed.
-    // The frame it sits in, when the link assembled one for it, is freed once every message of it is written.
-    const done = relay ? frame?.hold() : undefined;
+    // End-to-end ciphertext is forwarded as it came: only the new route header is sealed. A relay
+    // message waits for the end of this turn, so its payload is kept: a hold on the frame it sits
+    // in (freed once every message of it is written) or, when it is a small part of it, a copy.
+    const kept = relay ? retainPayload(payload, frame) : { payload, done: undefined };
     try {
-      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [payload], done);
+      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [kept.payload], kept.done);
       else dest.link.send([encodeRouteHeader(onward, ret), payload]);
     } catch {
-      done?.();
+      kept.done?.();
       return;
     }
     // Backpressure: a slow destination pauses the sender instead of growing our memory.
@@ -266,6 +271,8 @@ export class Hub {
 
   private reply(st: LinkState, ret: string[], body: Record<string, unknown>, asError = false): void {
     if (ret.length === 0 || st.link.closed) return;
+    // A sender that does not read its answers gets no more of them, rather than growing our memory.
+    if (st.link.writableLength > this.limits.forwardHighWaterBytes) return;
     try {
       st.link.send([encodeRouteHeader(ret, asError ? ['hub-error'] : []), utf8(JSON.stringify(body))]);
     } catch {
@@ -307,6 +314,7 @@ export class Hub {
       const res = this.authority.handle(caller, req);
       if (res['ok'] === true && op === 'enroll') {
         st.member = true;
+        st.link.allowRelayRecords();
         const mem = this.store.getMember(caller.identifier);
         this.log(`node ${caller.identifier} enrolled (role ${mem?.role ?? '?'}${mem?.relay ? `, relay ${mem.relay}` : ''})`);
       } else if (res['ok'] !== true && op === 'enroll') {

@@ -59,6 +59,20 @@ describe('frame ownership', () => {
     expect(got[1]).toEqual([b.length, true, b.length + 4]);
   });
 
+  it('a frame trickled in one-byte reads is copied as it comes: no read is kept (memory is the frame, not one buffer per read)', () => {
+    const body = new Uint8Array(20_000).map((_, i) => i & 0xff);
+    const wire = frame(body);
+    const d = new FrameDecoder();
+    let got: Uint8Array | undefined;
+    for (let i = 0; i < wire.length; i++) {
+      const read = Uint8Array.of(wire[i]!);
+      d.push(read, (f) => (got = f.slice()));
+      read[0] = 0xee; // a read the decoder still referred to would now corrupt the frame
+    }
+    expect(got).toEqual(body);
+    expect(d.bufferedBytes).toBe(0);
+  });
+
   it('frees a chunk whose bytes were all copied into frames, and no chunk a delivered frame is a view of', () => {
     const big = new Uint8Array(100_000).fill(5);
     const small = new Uint8Array(20).fill(6);

@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dialLinkSocket, FrameHold, TcpLink, type DialledLinkSocket } from '../../../agent/transport/tcp-link.ts';
+import { dialLinkSocket, TcpLink, type DialledLinkSocket } from '../../../agent/transport/tcp-link.ts';
+import { FrameHold, retainPayload } from '../../../agent/transport/frame-hold.ts';
 import { FrameDecoder, frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
 import { MAX_RELAY_MESSAGES, MAX_RELAY_RECORD, MAX_TRANSPORT_MESSAGE } from '../../../protocol/channel/index.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
@@ -38,18 +39,18 @@ interface Side {
 }
 
 /** A listening TcpLink (accepted socket, 'data' path) and a dialled one (slab path), established. */
-async function pair(): Promise<{ server: Side; client: Side; raw: Socket }> {
+async function pair(serverRecords: 'after-handshake' | 'when-allowed' = 'after-handshake'): Promise<{ server: Side; client: Side; raw: Socket }> {
   const S = makeParty();
   const C = makeParty();
-  let serverSide: (s: Socket) => Side;
+  const serverSide = (s: Socket) =>
+    side((o) => new TcpLink({ ...o, socket: s, initiator: false, local: S.local([]), trust: open, relayRecords: serverRecords }), s);
+  let srv!: Server;
   const accepted = new Promise<{ side: Side; raw: Socket }>((resolve) => {
-    const srv = createServer((s) => resolve({ side: serverSide(s), raw: s }));
+    srv = createServer((s) => resolve({ side: serverSide(s), raw: s }));
     servers.push(srv);
-    srv.listen(0, '127.0.0.1');
-    serverSide = (s) => side((o) => new TcpLink({ ...o, socket: s, initiator: false, local: S.local([]), trust: open }), s);
   });
-  await new Promise<void>((r) => servers[0]!.once('listening', () => r()));
-  const port = (servers[0]!.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
   const d = dialLinkSocket('127.0.0.1', port);
   const client = side((o) => new TcpLink({ ...o, socket: d, initiator: true, local: C.local([]), trust: open }), d);
   const { side: server, raw } = await accepted;
@@ -141,7 +142,7 @@ describe('TcpLink relay records', () => {
 
   it('refuses a relay message no record can hold, and relays before the handshake', async () => {
     const { client } = await pair();
-    expect(() => client.link.sendRelay(new Uint8Array(1), [bytes(MAX_TRANSPORT_MESSAGE + 1, 1)])).toThrow(/exceeds/);
+    expect(() => client.link.sendRelay(new Uint8Array(1), [bytes(MAX_TRANSPORT_MESSAGE + 1, 1)])).toThrow(/does not fit a relay record/);
     const srv = createServer(() => {});
     servers.push(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
@@ -187,6 +188,34 @@ describe('TcpLink frame limits (misbehaving peer)', () => {
   });
 });
 
+describe('TcpLink relay record limits and failures', () => {
+  it('a side that allows relay records only when told keeps the handshake limit until then', async () => {
+    const { server, client } = await pair('when-allowed');
+    const big = Array.from({ length: 2 }, (_, k) => bytes(40_000, k + 1)); // one 80 KB record
+    client.link.sendRelay(new TextEncoder().encode('h'), [big[0]!]);
+    client.link.sendRelay(new TextEncoder().encode('h'), [big[1]!]);
+    expect((await server.closed)?.code).toBe('POSTERN_FRAME_INVALID');
+
+    const again = await pair('when-allowed');
+    again.server.link.allowRelayRecords();
+    again.client.link.sendRelay(new TextEncoder().encode('h'), [big[0]!]);
+    again.client.link.sendRelay(new TextEncoder().encode('h'), [big[1]!]);
+    await until(() => again.server.got.length === 2);
+    expect(again.server.frames.at(-1)).toBeGreaterThan(80_000);
+  });
+
+  it('a record that cannot be sealed at flush closes the link with the reason, and nothing after it is sent', async () => {
+    const { server, client } = await pair();
+    const parts = [bytes(60_000, 1)];
+    client.link.sendRelay(new TextEncoder().encode('h'), parts);
+    parts.push(bytes(10_000, 2)); // changed after queueing: no longer fits one message
+    client.link.sendRelay(new TextEncoder().encode('after'), [bytes(10, 3)]);
+    expect((await client.closed)?.code).toBe('POSTERN_MESSAGE_TOO_LARGE');
+    await server.closed;
+    expect(server.got).toEqual([]);
+  });
+});
+
 describe('FrameHold', () => {
   it('frees the frame when the last holder lets go, once, and not before', () => {
     const buf = new Uint8Array(64 * 1024);
@@ -199,5 +228,25 @@ describe('FrameHold', () => {
     expect(buf.buffer.byteLength).toBe(64 * 1024);
     b();
     expect(buf.buffer.byteLength).toBe(0);
+    expect(() => h.hold()).toThrow(/already freed/);
+  });
+
+  it('a forwarded payload keeps its frame only when it is at least half of it, else a copy', () => {
+    const frame = new Uint8Array(100_000);
+    const h = new FrameHold(frame);
+    const big = retainPayload(frame.subarray(10, 60_010), h);
+    expect(big.payload.buffer).toBe(frame.buffer); // a view, held
+    expect(big.done).toBeTypeOf('function');
+    const small = retainPayload(frame.subarray(0, 1000), h);
+    expect(small.payload.buffer).not.toBe(frame.buffer); // a copy: a small message never pins a large frame
+    expect(small.done).toBeUndefined();
+    h.drop();
+    expect(frame.buffer.byteLength).toBe(100_000);
+    big.done!();
+    expect(frame.buffer.byteLength).toBe(0);
+    // Without a hold (a view of a socket read): small views are copied too, large ones kept as they are.
+    const read = new Uint8Array(65_536);
+    expect(retainPayload(read.subarray(0, 100), undefined).payload.buffer).not.toBe(read.buffer);
+    expect(retainPayload(read.subarray(0, 40_000), undefined).payload.buffer).toBe(read.buffer);
   });
 });
