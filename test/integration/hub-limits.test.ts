@@ -1,6 +1,7 @@
 /**
  * The hub's limits, each tested with a misbehaving peer over a real socket:
- * frame size, handshake timeout, unauthenticated connections per address,
+ * frame size (before the handshake, and for a peer that is not a member),
+ * handshake timeout, unauthenticated connections per address,
  * garbage handshakes, enrollment attempts per link.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +121,27 @@ describe('hub limits against misbehaving peers', () => {
     const third = await client.request('authority', bad).catch((e: PosternError) => e);
     expect(['POSTERN_TOO_MANY_ATTEMPTS', 'POSTERN_HUB_DISCONNECTED']).toContain((third as PosternError).code);
     expect(lines.join('\n')).toMatch(/too many enrollment attempts; closing/);
+    client.stop();
+  });
+
+  it('keeps the handshake frame limit for a peer that is not a member, once authenticated too', async () => {
+    const admin = loadAdminProject(join(root, 'admin'));
+    const client = new HubClient({
+      hub: { project: admin.project, routes: [`tcp:127.0.0.1:${port}`], hubIdentifier: identifierOf(hub.identity.publicKey), authorityPublicKey: admin.authorityPublicKey },
+      identity: loadOrCreateIdentity(new MemoryVault()),
+      credentials: () => [],
+      onRouted: () => {},
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
+    client.start();
+    await client.waitConnected(true);
+    // A relay record's size is for members only: a stranger announcing one is cut off before it is buffered.
+    const link = (client as unknown as { link: { socket: Socket } }).link;
+    const closed = closedWithin(link.socket, 2000);
+    link.socket.write(frameHeader(70_000));
+    await closed;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.join('\n')).toMatch(/closed: frame length 70000 outside 1\.\.65535/);
     client.stop();
   });
 
