@@ -145,8 +145,10 @@ export class PortalChannel {
       // The hub link is gone or the channel closed: end every stream with that reason.
       queueMicrotask(() => this.close(e instanceof PosternError ? e : new PosternError('POSTERN_CHANNEL_CLOSED', String(e))));
     } finally {
-      // Sealed (into new buffers) or dropped: the plaintext parts are free either way.
-      for (const f of after) f();
+      // Sealed (into new buffers) or dropped: the plaintext parts are free either way. Each callback
+      // in a tick of its own: never inside another stream's write (a flush may run there), and one
+      // that throws cannot keep the others from running.
+      for (const f of after) process.nextTick(f);
     }
   }
 

@@ -27,6 +27,8 @@ export class FrameDecoder {
   /** The frame being assembled (header included), once its length is known and it spans reads. */
   private frame: Uint8Array | undefined;
   private frameGot = 0;
+  /** Its full length, header included; `frame` may be smaller while its bytes are still coming. */
+  private frameLen = 0;
 
   constructor(maxFrame = MAX_FRAME) {
     this.maxFrame = maxFrame;
@@ -34,6 +36,11 @@ export class FrameDecoder {
 
   get bufferedBytes(): number {
     return this.headerGot + this.frameGot;
+  }
+
+  /** Bytes held for the frame being assembled (its buffer, which grows as its bytes arrive). */
+  get reservedBytes(): number {
+    return this.headerGot + (this.frame?.length ?? 0);
   }
 
   /**
@@ -51,11 +58,12 @@ export class FrameDecoder {
     let viewed = false;
     while (o < chunk.length) {
       if (this.frame !== undefined) {
-        const k = Math.min(chunk.length - o, this.frame.length - this.frameGot);
+        const k = Math.min(chunk.length - o, this.frameLen - this.frameGot);
+        if (this.frameGot + k > this.frame.length) this.grow(this.frameGot + k);
         this.frame.set(chunk.subarray(o, o + k), this.frameGot);
         this.frameGot += k;
         o += k;
-        if (this.frameGot < this.frame.length) break;
+        if (this.frameGot < this.frameLen) break;
         const whole = this.frame;
         this.frame = undefined;
         this.frameGot = 0;
@@ -88,8 +96,11 @@ export class FrameDecoder {
         onFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + start, len), false);
         continue;
       }
-      // Spans reads: a buffer of its own (not pooled, not zero-filled: every byte is written).
-      this.frame = new Uint8Array(Buffer.allocUnsafeSlow(FRAME_HEADER + len).buffer, 0, FRAME_HEADER + len);
+      // Spans reads: a buffer of its own. Sized for the whole frame when a fair share of it is here;
+      // a peer that sends a length and then trickles gets a small one, grown as its bytes arrive.
+      const here = chunk.length - start;
+      this.frameLen = FRAME_HEADER + len;
+      this.frame = ownBuffer(here * 8 >= len ? this.frameLen : Math.min(this.frameLen, Math.max(MIN_ASSEMBLY, FRAME_HEADER + 2 * here)));
       this.frame.set(this.headerGot === 0 ? chunk.subarray(o, start) : this.header);
       this.frameGot = FRAME_HEADER;
       this.headerGot = 0;
@@ -98,6 +109,22 @@ export class FrameDecoder {
     // Every byte copied, none handed out as a view: the chunk is free now, not at the next collection.
     if (!viewed) releaseAfterWrite([chunk]);
   }
+
+  /** Room for at least `n` bytes of the frame: doubling, capped at its full length (which it ends at exactly). */
+  private grow(n: number): void {
+    const next = ownBuffer(Math.min(this.frameLen, Math.max(n, 2 * this.frame!.length)));
+    next.set(this.frame!.subarray(0, this.frameGot));
+    releaseAfterWrite([this.frame!]);
+    this.frame = next;
+  }
+}
+
+/** The smallest buffer a frame is first assembled in. */
+const MIN_ASSEMBLY = 4096;
+
+/** A buffer of its own (not pooled, not zero-filled: every byte is written before it is read). */
+function ownBuffer(n: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
 }
 
 export function frameHeader(length: number): Uint8Array {

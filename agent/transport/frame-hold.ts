@@ -42,13 +42,22 @@ export class FrameHold {
 }
 
 /**
+ * A payload kept by a hold pins at most this many times its own size: a
+ * relay record of four full channel messages keeps its frame (each is a
+ * quarter of it), a small message in a large record is copied.
+ */
+const MAX_PIN_RATIO = 8;
+
+/**
  * Keep `payload` (a view of a received frame or read) until `done` is
- * called: a hold on its frame when it is at least half of it, otherwise a
- * copy. A forwarding queue counts the payload's bytes; this way what it
- * keeps alive is at most twice that, whatever else shared the frame.
+ * called: a hold on its frame when it is at least 1/8 of it, otherwise a
+ * copy (freed by `done` too). A forwarding queue counts the payload's
+ * bytes; this way what it keeps alive is at most 8 times that, whatever
+ * else shared the frame.
  */
 export function retainPayload(payload: Uint8Array, frame: FrameHold | undefined): { payload: Uint8Array; done: (() => void) | undefined } {
   const backing = frame?.byteLength ?? payload.buffer.byteLength;
-  if (payload.length * 2 >= backing) return { payload, done: frame?.hold() };
-  return { payload: new Uint8Array(payload), done: undefined };
+  if (payload.length * MAX_PIN_RATIO >= backing) return { payload, done: frame?.hold() };
+  const copy = new Uint8Array(payload);
+  return { payload: copy, done: () => releaseAfterWrite([copy]) };
 }

@@ -271,8 +271,9 @@ export class Hub {
 
   private reply(st: LinkState, ret: string[], body: Record<string, unknown>, asError = false): void {
     if (ret.length === 0 || st.link.closed) return;
-    // A sender that does not read its answers gets no more of them, rather than growing our memory.
-    if (st.link.writableLength > this.limits.forwardHighWaterBytes) return;
+    // Error answers to relayed traffic (one per message of a record) stop while the sender does not
+    // read them, rather than growing our memory; answers to its requests always go.
+    if (asError && st.link.writableLength > this.limits.forwardHighWaterBytes) return;
     try {
       st.link.send([encodeRouteHeader(ret, asError ? ['hub-error'] : []), utf8(JSON.stringify(body))]);
     } catch {

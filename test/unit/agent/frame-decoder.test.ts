@@ -73,6 +73,38 @@ describe('frame ownership', () => {
     expect(d.bufferedBytes).toBe(0);
   });
 
+  it('a peer that announces a large frame and trickles it gets a small buffer, grown as the bytes come', () => {
+    const body = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+    const wire = frame(body);
+    const d = new FrameDecoder(400_000);
+    let got: Uint8Array | undefined;
+    let owned = false;
+    d.push(wire.slice(0, 4), () => {});
+    d.push(wire.slice(4, 14), () => {});
+    expect(d.reservedBytes).toBeLessThanOrEqual(4096); // 14 bytes sent: not 300 KB held
+    for (let o = 14; o < wire.length; o += 5000) {
+      d.push(wire.slice(o, o + 5000), (f, own) => ((got = f.slice()), (owned = own)));
+      expect(d.reservedBytes).toBeLessThanOrEqual(Math.max(4096, 2 * d.bufferedBytes));
+    }
+    expect(got).toEqual(body);
+    expect(owned).toBe(true);
+    expect(d.bufferedBytes).toBe(0);
+    expect(d.reservedBytes).toBe(0);
+  });
+
+  it('an owned frame is exactly its header and body, however it grew', () => {
+    for (const first of [10, 5000, 100_000]) {
+      const body = new Uint8Array(200_000).fill(9);
+      const wire = frame(body);
+      const d = new FrameDecoder(400_000);
+      let f: Uint8Array | undefined;
+      d.push(wire.slice(0, first), () => {});
+      d.push(wire.slice(first), (x) => (f = x));
+      expect(f?.length).toBe(200_000);
+      expect(f?.buffer.byteLength).toBe(200_004);
+    }
+  });
+
   it('frees a chunk whose bytes were all copied into frames, and no chunk a delivered frame is a view of', () => {
     const big = new Uint8Array(100_000).fill(5);
     const small = new Uint8Array(20).fill(6);

@@ -231,20 +231,24 @@ describe('FrameHold', () => {
     expect(() => h.hold()).toThrow(/already freed/);
   });
 
-  it('a forwarded payload keeps its frame only when it is at least half of it, else a copy', () => {
-    const frame = new Uint8Array(100_000);
+  it('a forwarded payload keeps its frame when it is at least 1/8 of it (a record of full messages), else a copy freed once written', () => {
+    // A record of four full channel messages: each is a quarter of the frame, and keeps it.
+    const frame = new Uint8Array(4 * 65_300);
     const h = new FrameHold(frame);
-    const big = retainPayload(frame.subarray(10, 60_010), h);
-    expect(big.payload.buffer).toBe(frame.buffer); // a view, held
-    expect(big.done).toBeTypeOf('function');
-    const small = retainPayload(frame.subarray(0, 1000), h);
-    expect(small.payload.buffer).not.toBe(frame.buffer); // a copy: a small message never pins a large frame
-    expect(small.done).toBeUndefined();
+    const parts = [0, 1, 2, 3].map((k) => retainPayload(frame.subarray(k * 65_300, (k + 1) * 65_300), h));
+    expect(parts.every((p) => p.payload.buffer === frame.buffer && typeof p.done === 'function')).toBe(true);
+    // A small message in a large record is copied: it never pins the frame.
+    const small = retainPayload(frame.subarray(0, 20_000), h);
+    expect(small.payload.buffer).not.toBe(frame.buffer);
+    expect(small.payload.length).toBe(20_000);
     h.drop();
-    expect(frame.buffer.byteLength).toBe(100_000);
-    big.done!();
+    parts.slice(0, 3).forEach((p) => p.done!());
+    expect(frame.buffer.byteLength).toBe(4 * 65_300);
+    parts[3]!.done!();
     expect(frame.buffer.byteLength).toBe(0);
-    // Without a hold (a view of a socket read): small views are copied too, large ones kept as they are.
+    small.done!();
+    expect(small.payload.buffer.byteLength).toBe(0); // the copy is freed once written, too
+    // Without a hold (a view of a socket read): small views are copied, large ones kept as they are.
     const read = new Uint8Array(65_536);
     expect(retainPayload(read.subarray(0, 100), undefined).payload.buffer).not.toBe(read.buffer);
     expect(retainPayload(read.subarray(0, 40_000), undefined).payload.buffer).toBe(read.buffer);
