@@ -73,7 +73,7 @@ export class FrameDecoder {
       let len: number;
       let start: number;
       if (this.headerGot === 0 && chunk.length - o >= FRAME_HEADER) {
-        len = ((chunk[o]! << 24) | (chunk[o + 1]! << 16) | (chunk[o + 2]! << 8) | chunk[o + 3]!) >>> 0;
+        len = u32(chunk, o);
         start = o + FRAME_HEADER;
       } else {
         const k = Math.min(FRAME_HEADER - this.headerGot, chunk.length - o);
@@ -81,8 +81,7 @@ export class FrameDecoder {
         this.headerGot += k;
         o += k;
         if (this.headerGot < FRAME_HEADER) break;
-        const h = this.header;
-        len = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+        len = u32(this.header, 0);
         start = o;
       }
       if (len === 0 || len > this.maxFrame) {
@@ -118,6 +117,8 @@ export class FrameDecoder {
     this.frame = next;
   }
 }
+
+const u32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
 /** The smallest buffer a frame is first assembled in. */
 const MIN_ASSEMBLY = 4096;

@@ -21,7 +21,7 @@ import { SlabFrameReader } from './slab-reader.ts';
 import { releaseAfterWrite } from './release.ts';
 import { FrameHold } from './frame-hold.ts';
 
-export { releaseAfterWrite, FrameHold };
+export { releaseAfterWrite };
 
 /** A dialled socket whose reads go into slabs; TcpLink takes over `deliver`. */
 export interface DialledLinkSocket {
@@ -35,9 +35,8 @@ export interface DialledLinkSocket {
  * data path's frames arrive without a per-read allocation or a copy.
  */
 export function dialLinkSocket(host: string, port: number): DialledLinkSocket {
+  // Slabs sized for relay records; TcpLink keeps the limit at a handshake message's until it allows them.
   const reader = new SlabFrameReader(MAX_RELAY_RECORD);
-  // Handshake messages only, until the peer is authenticated (TcpLink raises it).
-  reader.maxFrame = MAX_FRAME;
   const d: DialledLinkSocket = { reader, deliver: () => {}, socket: undefined as unknown as Socket };
   d.socket = connect({
     host,
@@ -99,7 +98,8 @@ export class TcpLink {
   private relays: QueuedRelay[] = [];
   private relayBytes = 0;
   private relayFlushScheduled = false;
-  private readonly setMaxFrame: (n: number) => void;
+  /** Whichever reader this link's frames come through: it enforces the frame limit. */
+  private readonly frames: { maxFrame: number };
 
   constructor(o: TcpLinkOptions) {
     this.o = o;
@@ -131,11 +131,8 @@ export class TcpLink {
     };
     const frameError = (e: unknown) =>
       this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
-    this.setMaxFrame = (n) => {
-      if (dialled !== undefined) dialled.reader.maxFrame = n;
-      else this.decoder.maxFrame = n;
-    };
-    this.setMaxFrame(MAX_FRAME);
+    this.frames = dialled?.reader ?? this.decoder;
+    this.frames.maxFrame = MAX_FRAME;
     if (dialled !== undefined) {
       dialled.deliver = (n) => {
         try {
@@ -181,7 +178,7 @@ export class TcpLink {
 
   /** Accept frames up to a relay record's size from now on (until then, a handshake message's). */
   allowRelayRecords(): void {
-    this.setMaxFrame(MAX_RELAY_RECORD);
+    this.frames.maxFrame = MAX_RELAY_RECORD;
   }
 
   /** Bytes queued in the socket or waiting to be sealed, for backpressure decisions. */
@@ -229,7 +226,8 @@ export class TcpLink {
     if (this.driver.isClosed) return;
     let start = 0;
     while (start < queued.length) {
-      const end = relayRecordEnd(queued, start);
+      // At least one: an entry changed since it was queued fails to seal below, which closes the link.
+      const end = Math.max(start + 1, relayRecordEnd(queued, start));
       const record = queued.slice(start, end);
       start = end;
       const written = record.filter((e) => e.onWritten !== undefined).map((e) => e.onWritten!);

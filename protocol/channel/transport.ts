@@ -177,27 +177,18 @@ export class TransportState {
   }
 }
 
-/** Sizes of a relay record for these entries, or null when they do not fit in one. */
-export function relayRecordSize(entries: readonly RelayEntry[]): { headers: number; payload: number } | null {
-  if (entries.length === 0 || entries.length > MAX_RELAY_MESSAGES) return null;
-  let headers = 0;
+/** One entry's bytes in a record: its part of the sealed headers, and its payload. */
+function entrySize(e: RelayEntry): { header: number; payload: number } {
   let payload = 0;
-  for (const e of entries) {
-    if (e.header.length > 0xffff) return null;
-    headers += ENTRY_OVERHEAD + e.header.length;
-    let len = 0;
-    for (const p of e.payload) len += p.length;
-    if (len > MAX_TRANSPORT_MESSAGE) return null;
-    payload += len;
-  }
-  if (headers + 16 > MAX_TRANSPORT_MESSAGE || payload > MAX_RELAY_PAYLOAD) return null;
-  return { headers, payload };
+  for (const p of e.payload) payload += p.length;
+  return { header: ENTRY_OVERHEAD + e.header.length, payload };
 }
 
 /**
  * Where the relay record starting at `entries[start]` ends (exclusive): as
- * many messages as fit in one record, at least one (each entry is assumed to
- * fit on its own, see `relayRecordSize`).
+ * many messages as fit in one record. `start` itself when even that one
+ * does not fit (a route header over 65,535 bytes or a payload over one
+ * transport message).
  */
 export function relayRecordEnd(entries: readonly RelayEntry[], start: number): number {
   let end = start;
@@ -205,15 +196,27 @@ export function relayRecordEnd(entries: readonly RelayEntry[], start: number): n
   let payload = 0;
   while (end < entries.length && end - start < MAX_RELAY_MESSAGES) {
     const e = entries[end]!;
-    let len = 0;
-    for (const p of e.payload) len += p.length;
-    const h = ENTRY_OVERHEAD + e.header.length;
-    if (end > start && (headers + h > MAX_TRANSPORT_MESSAGE || payload + len > MAX_RELAY_PAYLOAD)) break;
-    headers += h;
-    payload += len;
+    const size = entrySize(e);
+    if (e.header.length > 0xffff || size.payload > MAX_TRANSPORT_MESSAGE) break;
+    if (headers + size.header > MAX_TRANSPORT_MESSAGE || payload + size.payload > MAX_RELAY_PAYLOAD) break;
+    headers += size.header;
+    payload += size.payload;
     end++;
   }
   return end;
+}
+
+/** Sizes of a relay record for these entries, or null when they do not fit in one. */
+export function relayRecordSize(entries: readonly RelayEntry[]): { headers: number; payload: number } | null {
+  if (entries.length === 0 || relayRecordEnd(entries, 0) !== entries.length) return null;
+  let headers = 0;
+  let payload = 0;
+  for (const e of entries) {
+    const size = entrySize(e);
+    headers += size.header;
+    payload += size.payload;
+  }
+  return { headers, payload };
 }
 
 /** The messages of an authenticated relay record; anything inconsistent is a protocol error. */

@@ -1,4 +1,4 @@
-/** Loopback targets for tests: HTTP services, a TCP echo, a bulk sender, and a recording proxy. */
+/** Loopback targets for tests: HTTP services, a TCP echo, a bulk sender, a recording proxy, and a reader of whole streams. */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { createHash } from 'node:crypto';
@@ -94,4 +94,14 @@ export async function scanningProxy(targetPort: number, marker: Buffer): Promise
     upstream.on('close', () => client.destroy());
   });
   return { server, port: await listen(server), seen: () => seen, bytes: () => total };
+}
+
+/** Everything a readable stream (socket, duplex) delivers until its end. */
+export function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    s.on('data', (c: Buffer) => got.push(c));
+    s.on('end', () => resolve(Buffer.concat(got)));
+    s.on('error', reject);
+  });
 }

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
 import { EARLY_WINDOW } from '../../../protocol/mux/index.ts';
 import { muxPair } from '../../helpers/mux-pair.ts';
+import { readAll } from '../../helpers/servers.ts';
 import { pipeSocketStream } from '../../../agent/portal/pipe.ts';
 
 /** A connected pair of loopback sockets. */
@@ -34,15 +35,6 @@ async function writeInPieces(s: Socket, data: Buffer, sizes: number[]): Promise<
     o += n;
   }
   s.end();
-}
-
-function readAll(s: Socket): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const got: Buffer[] = [];
-    s.on('data', (c: Buffer) => got.push(c));
-    s.on('end', () => resolve(Buffer.concat(got)));
-    s.on('error', reject);
-  });
 }
 
 describe('pipeSocketStream', () => {

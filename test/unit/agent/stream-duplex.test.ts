@@ -8,21 +8,13 @@ import { createHash } from 'node:crypto';
 import { PosternError } from '../../../protocol/errors.ts';
 import { RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
 import { muxPair } from '../../helpers/mux-pair.ts';
+import { readAll } from '../../helpers/servers.ts';
 import { StreamDuplex } from '../../../agent/portal/stream-duplex.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
 const settle = async (n = 20) => {
   for (let i = 0; i < n; i++) await tick();
 };
-
-function collect(d: StreamDuplex): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const got: Buffer[] = [];
-    d.on('data', (c: Buffer) => got.push(c));
-    d.on('end', () => resolve(Buffer.concat(got)));
-    d.on('error', reject);
-  });
-}
 
 describe('StreamDuplex', () => {
   it('calls a write back only once its bytes are out of the writer buffer, also after waiting for credit', async () => {
@@ -72,7 +64,7 @@ describe('StreamDuplex', () => {
     expect(Buffer.concat(received).toString()).toBe('hello before accept');
     expect(remoteEnded).toBe(true);
     // And the other way: data then FIN close the stream on both sides.
-    const body = collect(d);
+    const body = readAll(d);
     remote.write(new TextEncoder().encode('and back'));
     remote.end();
     expect((await body).toString()).toBe('and back');
