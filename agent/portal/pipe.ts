@@ -26,6 +26,8 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
    * does not take waits (socket paused) until credit returns.
    */
   const queue: Uint8Array[] = [];
+  /** The read each queue entry is (a view of, once its front was sent): what to free. */
+  const reads: Uint8Array[] = [];
   /** Reads fully handed to the stream, to free once the channel has sealed them. */
   let sent: Uint8Array[] = [];
   let queued = 0;
@@ -56,7 +58,9 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
     while (n > 0) {
       const q = queue[0]!;
       if (q.length <= n) {
-        sent.push(queue.shift()!);
+        // The whole read, not the view of its tail: a read split across frames is freed too.
+        queue.shift();
+        sent.push(reads.shift()!);
         n -= q.length;
       } else {
         queue[0] = q.subarray(n);
@@ -99,6 +103,7 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
 
   socket.on('data', (chunk: Buffer) => {
     queue.push(chunk);
+    reads.push(chunk);
     queued += chunk.length;
     if (waitingForCredit || !send(false) || queued === 0) return;
     // A short read means the sender paused: send the tail now rather than wait for more.
