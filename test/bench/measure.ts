@@ -2,13 +2,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
+import type { Writable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { listen } from '../helpers/processes.ts';
 
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
 
 /** Write `bytes` bytes as fast as the socket takes them, then end it. */
-function sendBytes(s: Socket, bytes: number): void {
+function sendBytes(s: Writable, bytes: number): void {
   let left = bytes;
   const pump = () => {
     while (left > 0) {
@@ -68,9 +69,50 @@ export async function bulkUp(port: number, bytes: number): Promise<number> {
   return bytes / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * An HTTP target: 1 KiB for any GET; `GET /bulk?n=N` streams N bytes; a POST
+ * is read to its end and answered with its byte count.
+ */
+/** An HTTP GET of `bytes` from the HTTP target's /bulk (bytes/s). */
+export async function httpBulkDown(port: number, prefix: string, bytes: number): Promise<number> {
+  const t0 = performance.now();
+  const r = await request(`http://127.0.0.1:${port}${prefix}/bulk?n=${bytes}`);
+  let got = 0;
+  for await (const c of r.body) got += (c as Buffer).length;
+  if (r.statusCode !== 200 || got !== bytes) throw new Error(`HTTP ${r.statusCode}: got ${got} of ${bytes}`);
+  return bytes / ((performance.now() - t0) / 1000);
+}
+
+/** An HTTP POST of `bytes` to the HTTP target, which answers the count it got (bytes/s). */
+export async function httpBulkUp(port: number, prefix: string, bytes: number): Promise<number> {
+  const body = Buffer.alloc(bytes, 0x61);
+  const t0 = performance.now();
+  const r = await request(`http://127.0.0.1:${port}${prefix}/upload`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes) },
+  });
+  const answer = await r.body.text();
+  if (r.statusCode !== 200 || Number(answer) !== bytes) throw new Error(`HTTP ${r.statusCode}: target got ${answer} of ${bytes}`);
+  return bytes / ((performance.now() - t0) / 1000);
+}
+
 export async function httpTarget(): Promise<{ server: Server; port: number }> {
   const body = Buffer.alloc(1024, 0x62);
-  const server = createHttpServer((_req, res) => {
+  const server = createHttpServer((req, res) => {
+    if (req.method === 'POST') {
+      let got = 0;
+      req.on('data', (d: Buffer) => (got += d.length));
+      req.on('end', () => res.end(String(got)));
+      return;
+    }
+    const bulk = /^\/bulk\?n=(\d+)$/.exec(req.url ?? '');
+    if (bulk) {
+      const n = Number(bulk[1]);
+      res.setHeader('content-length', n);
+      sendBytes(res, n);
+      return;
+    }
     res.setHeader('content-length', body.length);
     res.end(body);
   });
@@ -82,7 +124,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 /** Requests over `concurrency` keep-alive connections, bounded by count and time. */
-export async function httpLoad(port: number, concurrency: number, maxRequests: number, maxMs: number): Promise<{ rps: number; p50: number; p99: number }> {
+export async function httpLoad(port: number, concurrency: number, maxRequests: number, maxMs: number, path = '/'): Promise<{ rps: number; p50: number; p99: number }> {
   const agent = new Agent({ connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const lat: number[] = [];
   const start = performance.now();
@@ -91,8 +133,9 @@ export async function httpLoad(port: number, concurrency: number, maxRequests: n
     while (issued < maxRequests && performance.now() - start < maxMs) {
       issued++;
       const t = performance.now();
-      const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent });
+      const r = await request(`http://127.0.0.1:${port}${path}`, { dispatcher: agent });
       await r.body.arrayBuffer();
+      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode} from ${path}`);
       lat.push((performance.now() - t) * 1000);
     }
   };
@@ -104,13 +147,13 @@ export async function httpLoad(port: number, concurrency: number, maxRequests: n
 }
 
 /** New TCP connection → first byte of an HTTP answer, p50 over `n` connections (µs). */
-export async function connectToFirstByte(port: number, n: number): Promise<number> {
+export async function connectToFirstByte(port: number, n: number, path = '/'): Promise<number> {
   const lat: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await new Promise<void>((resolve, reject) => {
       const s = connect(port, '127.0.0.1');
-      s.on('connect', () => s.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+      s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`));
       s.once('data', () => {
         lat.push((performance.now() - t) * 1000);
         s.destroy();

@@ -3,16 +3,17 @@
  *
  * The same workloads, in one run, through: a direct loopback connection (the
  * reference), `ssh -L` (default cipher and aes128-gcm, when sshd is
- * installed), three plain Node relays in a row (the floor for three Node
+ * installed), Snyk Broker (HTTP only, when installed: snyk-broker.ts), three plain Node relays in a row (the floor for three Node
  * processes, see relay-chain.ts) and Postern's full path: client → inlet
  * node → hub → outlet node → target, all real processes on loopback. Prints each figure with its
  * ratio to the direct path of the same run. Not part of `npm test`.
  */
 import { cpus } from 'node:os';
-import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, cpuSeconds, httpLoad, httpTarget, memory, report, type BenchRow } from './measure.ts';
+import { bulkDown, bulkTarget, bulkUp, connectToFirstByte, cpuSeconds, httpBulkDown, httpBulkUp, httpLoad, httpTarget, memory, report, type BenchRow } from './measure.ts';
 import { startPostern } from './setup.ts';
 import { sshAvailable, startSsh } from './ssh.ts';
 import { startRelayChain } from './relay-chain.ts';
+import { snykBrokerAvailable, startSnykBroker } from './snyk-broker.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -47,6 +48,35 @@ async function measurePath(name: string, bulkPort: number, httpPort: number, pid
   if (pids) for (const [k, p] of Object.entries(pids)) add(name, `peak RSS (${k})`, memory(p).hwm / 1024 ** 2, 'MiB');
 }
 
+/** Its server refuses request bodies over 10 MiB (413): its upload is measured with one that size. */
+const BROKER_MAX_BODY = 10 * 1024 ** 2;
+
+/**
+ * Snyk Broker carries HTTP only: bulk down is an HTTP GET of the same size
+ * as the others' TCP transfer, bulk up one POST of its largest body.
+ */
+async function measureBroker(httpPort: number): Promise<void> {
+  const name = 'snyk-broker';
+  const b = await startSnykBroker(httpPort);
+  try {
+    const pids = b.pids();
+    const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+    add(name, 'bulk down', (await httpBulkDown(b.port, b.prefix, BULK)) / 1e6, 'MB/s');
+    for (const [k, p] of Object.entries(pids)) add(name, `CPU s/GiB down (${k})`, (cpuSeconds(p) - before[k]!) / (BULK / GiB), 's');
+    add(name, `bulk up (one ${BROKER_MAX_BODY / 1024 ** 2} MiB POST)`, (await httpBulkUp(b.port, b.prefix, BROKER_MAX_BODY)) / 1e6, 'MB/s');
+    const c1 = await httpLoad(b.port, 1, LAT_N, 20_000, `${b.prefix}/`);
+    add(name, '1 KiB HTTP p50 (c=1)', c1.p50, 'µs');
+    add(name, '1 KiB HTTP p99 (c=1)', c1.p99, 'µs');
+    const c256 = await httpLoad(b.port, LOAD_C, LOAD_N, 30_000, `${b.prefix}/`);
+    add(name, `req/s (c=${LOAD_C})`, c256.rps, 'req/s');
+    add(name, `p99 (c=${LOAD_C})`, c256.p99, 'µs');
+    add(name, 'new conn → first byte p50', (await connectToFirstByte(b.port, quick ? 200 : 1000, `${b.prefix}/`)) / 1000, 'ms');
+    for (const [k, p] of Object.entries(pids)) add(name, `peak RSS (${k})`, memory(p).hwm / 1024 ** 2, 'MiB');
+  } finally {
+    await b.close();
+  }
+}
+
 async function main(): Promise<void> {
   const bulk = await bulkTarget();
   const http = await httpTarget();
@@ -64,6 +94,8 @@ async function main(): Promise<void> {
     } else {
       console.log('ssh -L skipped: install openssh-server (apt-get install openssh-server) to compare');
     }
+    if (snykBrokerAvailable()) await measureBroker(http.port);
+    else console.log('snyk-broker skipped: npm run bench:install-broker to compare (HTTP only; needs Node 24)');
     const chainBulk = await startRelayChain(bulk.port);
     const chainHttp = await startRelayChain(http.port);
     try {
