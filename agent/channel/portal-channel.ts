@@ -5,13 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PosternError } from '../../protocol/errors.ts';
-import { MAX_PLAINTEXT, type LocalIdentity, type PeerInfo, type TrustOptions } from '../../protocol/channel/index.ts';
+import { MAX_CHANNEL_MESSAGE, MAX_CHANNEL_PLAINTEXT, type LocalIdentity, type PeerInfo, type TrustOptions } from '../../protocol/channel/index.ts';
 import { MuxSession, type MuxStream } from '../../protocol/mux/index.ts';
 import { ChannelDriver } from './driver.ts';
 
 export const LISTENER_ADDRESS = 'listener';
-/** Room for frames in one channel message, leaving space for the route header at the hub. */
-const MAX_BATCH = MAX_PLAINTEXT - 256;
+/** Room for frames in one channel message: a maximal DATA frame and a few small ones. */
+const MAX_BATCH = MAX_CHANNEL_PLAINTEXT - 256;
 
 export interface PortalChannelOptions {
   initiator: boolean;
@@ -72,6 +72,8 @@ export class PortalChannel {
       initiator: o.initiator,
       local: o.local,
       trust: o.trust,
+      // Carried in relay records only, so its messages may be larger than a link's.
+      maxMessage: MAX_CHANNEL_MESSAGE,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       sendRaw: (parts) => o.send(this.remoteRoute, [this.address], parts),
       onEstablished: () => {

@@ -8,7 +8,7 @@ import { PosternError } from '../../protocol/errors.ts';
 import { coalesce } from '../../protocol/bytes.ts';
 import {
   MAX_RELAY_RECORD,
-  MAX_TRANSPORT_MESSAGE,
+  MAX_CHANNEL_MESSAGE,
   relayRecordEnd,
   relayRecordSize,
   type PeerInfo,
@@ -206,7 +206,7 @@ export class TcpLink {
     const entry: QueuedRelay = { header, payload, onWritten, size: header.length };
     for (const p of payload) entry.size += p.length;
     if (relayRecordSize([entry]) === null) {
-      throw new PosternError('POSTERN_MESSAGE_TOO_LARGE', `relay message of ${entry.size} bytes does not fit a relay record (payload at most ${MAX_TRANSPORT_MESSAGE} bytes)`);
+      throw new PosternError('POSTERN_MESSAGE_TOO_LARGE', `relay message of ${entry.size} bytes does not fit a relay record (payload at most ${MAX_CHANNEL_MESSAGE} bytes)`);
     }
     this.relays.push(entry);
     this.relayBytes += entry.size;

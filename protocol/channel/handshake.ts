@@ -82,6 +82,8 @@ export interface SecureChannelOptions {
   trust: TrustOptions;
   protocol?: ChannelProtocol;
   rekeyInterval?: number;
+  /** Largest transport message once established (default 65,535; an end-to-end channel: MAX_CHANNEL_MESSAGE). */
+  maxMessage?: number;
   crypto?: CryptoProvider;
 }
 
@@ -213,7 +215,7 @@ export class SecureChannelHandshake {
     const { send, recv, handshakeHash } = this.hs.split();
     return {
       peer: this.peer!,
-      transport: new TransportState(send, recv, this.o.rekeyInterval ?? DEFAULT_REKEY_INTERVAL),
+      transport: new TransportState(send, recv, this.o.rekeyInterval ?? DEFAULT_REKEY_INTERVAL, this.o.maxMessage),
       handshakeHash,
       protocol: this.protocol,
     };

@@ -10,7 +10,7 @@
 import { EMPTY } from '../bytes.ts';
 import { PosternError } from '../errors.ts';
 import type { CipherState } from '../noise/cipher-state.ts';
-import { MAX_PLAINTEXT, MAX_RELAY_MESSAGES, MAX_RELAY_PAYLOAD, MAX_TRANSPORT_MESSAGE, NONCE_LEN } from './constants.ts';
+import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_PAYLOAD, MAX_TRANSPORT_MESSAGE, NONCE_LEN } from './constants.ts';
 
 export class ChannelError extends PosternError {}
 
@@ -41,13 +41,24 @@ export class TransportState {
   private readonly send: CipherState;
   private readonly recv: CipherState;
   private readonly rekeyInterval: number;
+  /** Largest transport message, nonce and tag included: 65,535 on links, up to 256 KiB end to end. */
+  readonly maxMessage: number;
   private broken = false;
 
-  constructor(send: CipherState, recv: CipherState, rekeyInterval: number) {
+  constructor(send: CipherState, recv: CipherState, rekeyInterval: number, maxMessage = MAX_TRANSPORT_MESSAGE) {
     if (!Number.isInteger(rekeyInterval) || rekeyInterval < 1) throw new RangeError('rekeyInterval must be ≥ 1');
+    if (!Number.isInteger(maxMessage) || maxMessage < MAX_TRANSPORT_MESSAGE || maxMessage > MAX_CHANNEL_MESSAGE) {
+      throw new RangeError(`maxMessage must be between ${MAX_TRANSPORT_MESSAGE} and ${MAX_CHANNEL_MESSAGE}`);
+    }
     this.send = send;
     this.recv = recv;
     this.rekeyInterval = rekeyInterval;
+    this.maxMessage = maxMessage;
+  }
+
+  /** Largest plaintext of one sealed message. */
+  get maxPlaintext(): number {
+    return this.maxMessage - NONCE_LEN - 16;
   }
 
   get sentCount(): number {
@@ -61,8 +72,8 @@ export class TransportState {
   /** Encrypt one message. Returns [nonce header, ciphertext‖tag] to be sent back to back. */
   seal(plaintext: Uint8Array): [Uint8Array, Uint8Array] {
     if (this.broken) throw new ChannelError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
-    if (plaintext.length > MAX_PLAINTEXT) {
-      throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `plaintext of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT}`);
+    if (plaintext.length > this.maxPlaintext) {
+      throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `plaintext of ${plaintext.length} bytes exceeds ${this.maxPlaintext}`);
     }
     const n = this.send.n;
     if (n > 0 && n % this.rekeyInterval === 0) this.send.rekey();
@@ -76,8 +87,8 @@ export class TransportState {
     if (this.broken) throw new ChannelError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     let len = 0;
     for (const p of parts) len += p.length;
-    if (len > MAX_PLAINTEXT) {
-      throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `plaintext of ${len} bytes exceeds ${MAX_PLAINTEXT}`);
+    if (len > this.maxPlaintext) {
+      throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `plaintext of ${len} bytes exceeds ${this.maxPlaintext}`);
     }
     const n = this.send.n;
     if (n > 0 && n % this.rekeyInterval === 0) this.send.rekey();
@@ -145,8 +156,8 @@ export class TransportState {
     try {
       if (message.length < NONCE_LEN + 16) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'message truncated');
       const relay = (message[0]! & RELAY_FLAG) !== 0;
-      if (!relay && message.length > MAX_TRANSPORT_MESSAGE) {
-        throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `message of ${message.length} bytes exceeds ${MAX_TRANSPORT_MESSAGE}`);
+      if (!relay && message.length > this.maxMessage) {
+        throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `message of ${message.length} bytes exceeds ${this.maxMessage}`);
       }
       const nonce = readNonce(message);
       const expected = this.recv.n;
@@ -198,7 +209,7 @@ export function relayRecordEnd(entries: readonly RelayEntry[], start: number): n
   while (end < entries.length && end - start < MAX_RELAY_MESSAGES) {
     const e = entries[end]!;
     const size = entrySize(e);
-    if (e.header.length > 0xffff || size.payload > MAX_TRANSPORT_MESSAGE) break;
+    if (e.header.length > 0xffff || size.payload > MAX_CHANNEL_MESSAGE) break;
     if (headers + size.header > MAX_TRANSPORT_MESSAGE || payload + size.payload > MAX_RELAY_PAYLOAD) break;
     headers += size.header;
     payload += size.payload;
@@ -237,7 +248,7 @@ export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array): Rel
     const header = headers.subarray(o + 2, o + 2 + hlen);
     const plen = view.getUint32(o + 2 + hlen);
     o += 2 + hlen + 4;
-    if (plen > MAX_TRANSPORT_MESSAGE || p + plen > payloads.length) bad('payload lengths do not match');
+    if (plen > MAX_CHANNEL_MESSAGE || p + plen > payloads.length) bad('payload lengths do not match');
     out.push({ header, payload: payloads.subarray(p, p + plen) });
     p += plen;
   }

@@ -76,5 +76,9 @@ export const EARLY_WINDOW = 64 * 1024;
 export const DEFAULT_INITIAL_WINDOW = 4 * 1024 * 1024;
 /** Concurrently open streams per session, both directions together. */
 export const DEFAULT_MAX_STREAMS = 1024;
-/** A channel message carries at most 65,511 plaintext bytes; a DATA frame fits in one. */
-export const DEFAULT_MAX_FRAME_PAYLOAD = 65_000;
+/**
+ * Largest DATA payload: a frame and its header fit one end-to-end channel
+ * message (262,120 plaintext bytes, with room to spare for small frames
+ * batched with it).
+ */
+export const DEFAULT_MAX_FRAME_PAYLOAD = 261_000;

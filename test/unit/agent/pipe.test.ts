@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
-import { EARLY_WINDOW } from '../../../protocol/mux/index.ts';
+import { DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_INITIAL_WINDOW, EARLY_WINDOW } from '../../../protocol/mux/index.ts';
 import { muxPair } from '../../helpers/mux-pair.ts';
 import { readAll } from '../../helpers/servers.ts';
 import { pipeSocketStream } from '../../../agent/portal/pipe.ts';
@@ -37,22 +37,29 @@ async function writeInPieces(s: Socket, data: Buffer, sizes: number[]): Promise<
   s.end();
 }
 
+const F = DEFAULT_MAX_FRAME_PAYLOAD;
+const SMALLEST = EARLY_WINDOW;
+const DEFAULT = DEFAULT_INITIAL_WINDOW;
+
 describe('pipeSocketStream', () => {
-  for (const [name, sizes, copy] of [
-    ['large writes', [256 * 1024], 'now'],
-    ['odd sizes around a frame', [65_001, 1, 64_999, 130_000, 7], 'now'],
-    ['small writes', [100, 3000, 17], 'now'],
+  for (const [name, sizes, copy, window] of [
+    ['large writes', [256 * 1024], 'now', SMALLEST],
+    ['odd sizes around a frame', [F + 1, 1, F - 1, 2 * F, 7], 'now', SMALLEST],
+    ['small writes', [100, 3000, 17], 'now', SMALLEST],
     // Frames kept as views until the end of the turn, as the portal channel does: the reads are freed only after.
-    ['large writes, frames sealed at the end of the turn', [256 * 1024], 'end-of-turn'],
-    ['odd sizes, frames sealed at the end of the turn', [65_001, 1, 64_999, 130_000, 7], 'end-of-turn'],
+    ['large writes, frames sealed at the end of the turn', [256 * 1024], 'end-of-turn', SMALLEST],
+    ['odd sizes, frames sealed at the end of the turn', [F + 1, 1, F - 1, 2 * F, 7], 'end-of-turn', SMALLEST],
+    // With the default window: frames up to the largest DATA frame.
+    ['large writes, default window', [1024 * 1024], 'end-of-turn', DEFAULT],
+    ['odd sizes, default window', [F + 1, 1, F - 1, 2 * F, 7], 'end-of-turn', DEFAULT],
   ] as const) {
-    it(`carries 3 MiB through the smallest window (${name}) intact, then the half-close`, async () => {
+    it(`carries 3 MiB through ${window === SMALLEST ? 'the smallest' : 'the default'} window (${name}) intact, then the half-close`, async () => {
       const data = randomBytes(3 * 1024 * 1024);
       const [vendorClient, inletSide] = await socketPair();
       const [outletSide, target] = await socketPair();
       const { a, frames } = muxPair({
         copy,
-        initialWindow: EARLY_WINDOW,
+        initialWindow: window,
         onOpen: (r) => {
           // The outlet accepts a little later, as after a real connect: early data waits for it.
           setTimeout(() => {
@@ -78,7 +85,7 @@ describe('pipeSocketStream', () => {
       target.end('done');
       expect((await answered).toString()).toBe('done');
       // No frame exceeds one maximal DATA frame plus its header, whatever was written.
-      expect(Math.max(...frames)).toBeLessThanOrEqual(65_000 + 9);
+      expect(Math.max(...frames)).toBeLessThanOrEqual(Math.min(F, window) + 9);
       for (const s of [vendorClient, inletSide, outletSide, target]) s.destroy();
     }, 20_000);
   }

@@ -10,7 +10,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dialLinkSocket, TcpLink, type DialledLinkSocket } from '../../../agent/transport/tcp-link.ts';
 import { FrameHold, retainPayload } from '../../../agent/transport/frame-hold.ts';
 import { FrameDecoder, frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
-import { MAX_RELAY_MESSAGES, MAX_RELAY_RECORD, MAX_TRANSPORT_MESSAGE } from '../../../protocol/channel/index.ts';
+import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_RECORD, MAX_TRANSPORT_MESSAGE } from '../../../protocol/channel/index.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
 
@@ -142,7 +142,7 @@ describe('TcpLink relay records', () => {
 
   it('refuses a relay message no record can hold, and relays before the handshake', async () => {
     const { client } = await pair();
-    expect(() => client.link.sendRelay(new Uint8Array(1), [bytes(MAX_TRANSPORT_MESSAGE + 1, 1)])).toThrow(/does not fit a relay record/);
+    expect(() => client.link.sendRelay(new Uint8Array(1), [bytes(MAX_CHANNEL_MESSAGE + 1, 1)])).toThrow(/does not fit a relay record/);
     const srv = createServer(() => {});
     servers.push(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
@@ -206,9 +206,9 @@ describe('TcpLink relay record limits and failures', () => {
 
   it('a record that cannot be sealed at flush closes the link with the reason, and nothing after it is sent', async () => {
     const { server, client } = await pair();
-    const parts = [bytes(60_000, 1)];
+    const parts = [bytes(200_000, 1)];
     client.link.sendRelay(new TextEncoder().encode('h'), parts);
-    parts.push(bytes(10_000, 2)); // changed after queueing: no longer fits one message
+    parts.push(bytes(100_000, 2)); // changed after queueing: no longer fits one record
     client.link.sendRelay(new TextEncoder().encode('after'), [bytes(10, 3)]);
     expect((await client.closed)?.code).toBe('POSTERN_MESSAGE_TOO_LARGE');
     await server.closed;

@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto, nodeCrypto } from '../../../protocol/crypto/index.ts';
 import {
+  MAX_CHANNEL_MESSAGE,
+  MAX_CHANNEL_PLAINTEXT,
   MAX_PLAINTEXT,
   MAX_RELAY_MESSAGES,
   MAX_TRANSPORT_MESSAGE,
@@ -197,9 +199,9 @@ describe('secure channel handshake', () => {
 });
 
 describe('secure channel transport', () => {
-  function pair(rekeyInterval?: number) {
+  function pair(rekeyInterval?: number, maxMessage?: number) {
     const { a, b } = setup();
-    return handshake({ ...a, rekeyInterval }, { ...b, rekeyInterval });
+    return handshake({ ...a, rekeyInterval, maxMessage }, { ...b, rekeyInterval, maxMessage });
   }
   const msg = (s: string) => new TextEncoder().encode(s);
 
@@ -240,6 +242,28 @@ describe('secure channel transport', () => {
     const { r: r2 } = pair();
     expect(code(() => r2.transport.open(new Uint8Array(65536)))).toBe('POSTERN_MESSAGE_TOO_LARGE');
     expect(i.transport.seal(new Uint8Array(MAX_PLAINTEXT)).length).toBe(2);
+  });
+
+  it('an end-to-end channel carries messages up to 256 KiB; a link keeps the 65,535-byte limit', () => {
+    const { i, r } = pair(undefined, MAX_CHANNEL_MESSAGE);
+    const big = nodeCrypto.randomBytes(MAX_CHANNEL_PLAINTEXT);
+    const m = concat(...i.transport.sealParts([big.subarray(0, 9), big.subarray(9)]));
+    expect(m.length).toBe(MAX_CHANNEL_MESSAGE);
+    expect(equal(r.transport.open(m), big)).toBe(true);
+    expect(code(() => i.transport.seal(new Uint8Array(MAX_CHANNEL_PLAINTEXT + 1)))).toBe('POSTERN_MESSAGE_TOO_LARGE');
+    expect(code(() => r.transport.open(new Uint8Array(MAX_CHANNEL_MESSAGE + 1)))).toBe('POSTERN_MESSAGE_TOO_LARGE');
+    // Such a message travels in a relay record, alone.
+    const link = pair();
+    const e2e = pair(undefined, MAX_CHANNEL_MESSAGE);
+    const inner = concat(...e2e.i.transport.sealParts([big]));
+    const relayed = link.r.transport.openMessage(concat(...link.i.transport.sealRelay([{ header: msg('r'), payload: [inner] }]))).relays!;
+    expect(equal(e2e.r.transport.open(relayed[0]!.payload), big)).toBe(true);
+    expect(relayRecordSize([{ header: msg('r'), payload: [inner] }, { header: msg('r'), payload: [msg('x')] }])).toBeNull();
+    // A link's transport (the default) refuses it as a sealed message.
+    const { r: linkReceiver } = pair();
+    expect(code(() => linkReceiver.transport.open(new Uint8Array(MAX_TRANSPORT_MESSAGE + 1)))).toBe('POSTERN_MESSAGE_TOO_LARGE');
+    expect(() => pair(undefined, MAX_CHANNEL_MESSAGE + 1)).toThrow(RangeError);
+    expect(() => pair(undefined, 1000)).toThrow(RangeError);
   });
 
   it('carries explicit big-endian nonces and rekeys on schedule', () => {
@@ -316,7 +340,7 @@ describe('secure channel transport', () => {
   it('relay records: the sender refuses what a record cannot hold', () => {
     const { i } = pair();
     const one = { header: msg('h'), payload: [nodeCrypto.randomBytes(1000)] };
-    const tooLong = { header: msg('h'), payload: [nodeCrypto.randomBytes(MAX_TRANSPORT_MESSAGE + 1)] };
+    const tooLong = { header: msg('h'), payload: [nodeCrypto.randomBytes(MAX_CHANNEL_MESSAGE + 1)] };
     const cases: RelayEntry[][] = [
       [],
       Array.from({ length: MAX_RELAY_MESSAGES + 1 }, () => one),
@@ -391,7 +415,7 @@ describe('secure channel transport', () => {
       concat(...Array.from({ length: MAX_RELAY_MESSAGES + 1 }, (_, k) => entry('a', k === 0 ? 10 : 0))), // too many messages
     ];
     for (const h of lies) expect(code(() => splitRelayRecord(h, payloads))).toBe('POSTERN_MESSAGE_UNEXPECTED');
-    const huge = new Uint8Array(MAX_TRANSPORT_MESSAGE + 1);
+    const huge = new Uint8Array(MAX_CHANNEL_MESSAGE + 1);
     expect(code(() => splitRelayRecord(entry('a', huge.length), huge))).toBe('POSTERN_MESSAGE_UNEXPECTED');
   });
 

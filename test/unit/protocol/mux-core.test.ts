@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { concat } from '../../../protocol/bytes.ts';
 import { PosternError } from '../../../protocol/errors.ts';
-import { EARLY_WINDOW, encodeFrame, FRAME, MuxProtocolError, MuxSession, RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
+import { DEFAULT_MAX_FRAME_PAYLOAD, EARLY_WINDOW, encodeFrame, FRAME, MuxProtocolError, MuxSession, RESET_REASON, type MuxStream } from '../../../protocol/mux/index.ts';
 
 function pair(o: { window?: number; maxStreams?: number } = {}) {
   const queue: [MuxSession, Uint8Array][] = [];
@@ -209,7 +209,7 @@ describe('mux against a misbehaving peer', () => {
       Uint8Array.of(99, 0, 0, 0, 1, 0, 0, 0, 0),
       Uint8Array.of(FRAME.FIN, 0, 0, 0, 1, 0, 0, 0, 5),
       Uint8Array.of(FRAME.DATA, 0, 0),
-      concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: new Uint8Array(65_001) })),
+      concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: new Uint8Array(DEFAULT_MAX_FRAME_PAYLOAD + 1) })),
       concat(...encodeFrame({ type: FRAME.FIN, id: 0 })),
     ];
     for (const f of bad) expect(() => victim().s.receive(f)).toThrow(MuxProtocolError);

@@ -8,6 +8,7 @@ import { concat } from '../../../protocol/bytes.ts';
 import { isPosternError } from '../../../protocol/errors.ts';
 import {
   decodeFrame,
+  DEFAULT_MAX_FRAME_PAYLOAD,
   EARLY_WINDOW,
   encodeFrame,
   FRAME,
@@ -531,12 +532,12 @@ describe('mux frame codec edges', () => {
     expect(() => encodeFrame({ type: FRAME.OPEN, id: 1, target: 'x'.repeat(256), window: 1 })).toThrow(RangeError);
   });
 
-  it('decodeFrame enforces the DATA limit it is given (65,000 by default)', () => {
+  it('decodeFrame enforces the DATA limit it is given (DEFAULT_MAX_FRAME_PAYLOAD by default)', () => {
     const data = (n: number) => concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: new Uint8Array(n) }));
     expect(() => decodeFrame(data(1001), 1000)).toThrow(MuxProtocolError);
     expect(decodeFrame(data(1000), 1000).type).toBe(FRAME.DATA);
-    expect(() => decodeFrame(data(65_001))).toThrow(MuxProtocolError);
-    expect(decodeFrame(data(65_000)).type).toBe(FRAME.DATA);
+    expect(() => decodeFrame(data(DEFAULT_MAX_FRAME_PAYLOAD + 1))).toThrow(MuxProtocolError);
+    expect(decodeFrame(data(DEFAULT_MAX_FRAME_PAYLOAD)).type).toBe(FRAME.DATA);
   });
 });
 
@@ -777,7 +778,7 @@ describe('mux against a misbehaving peer', () => {
       ['unknown type 9', raw(9, 1, [])],
       ['unknown type 9 with a GO_AWAY-like body', raw(9, 0, [10, 0])],
       ['unknown type 255', raw(255, 0, [])],
-      ['an oversized DATA frame', data(65_001)],
+      ['an oversized DATA frame', data(DEFAULT_MAX_FRAME_PAYLOAD + 1)],
       ['DATA on stream 0', data(1, 0)],
       ['FIN on stream 0', raw(FRAME.FIN, 0, [])],
       ['OPEN on stream 0', raw(FRAME.OPEN, 0, [1, 120, 0, 1, 0, 0])],
@@ -810,10 +811,10 @@ describe('mux against a misbehaving peer', () => {
     }
 
     it('a DATA frame of exactly maxFramePayload is fine, one byte more is fatal (custom limit too)', () => {
-      const v = victim({ initialWindow: 2 * EARLY_WINDOW });
+      const v = victim({ initialWindow: 2 * DEFAULT_MAX_FRAME_PAYLOAD });
       v.open(1);
-      v.session.receive(data(65_000));
-      expect(v.w(1).bytes().length).toBe(65_000);
+      v.session.receive(data(DEFAULT_MAX_FRAME_PAYLOAD));
+      expect(v.w(1).bytes().length).toBe(DEFAULT_MAX_FRAME_PAYLOAD);
       const u = victim({ maxFramePayload: 1000 });
       u.open(1);
       u.session.receive(data(1000));
