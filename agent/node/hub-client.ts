@@ -221,9 +221,9 @@ export class HubClient {
 
   /**
    * Send a routed message through the hub. `relay`: the parts are end-to-end
-   * ciphertext (authenticated by the node that receives them), so the link
-   * seals only the route header; they must be freshly sealed buffers nothing
-   * else refers to, as they are freed once written.
+   * ciphertext, so the link seals only the route header and authenticates
+   * them; they must be freshly sealed buffers nothing else refers to, as they
+   * are freed once written.
    */
   sendRouted(onward: string[], ret: string[], parts: Uint8Array[], relay = false): void {
     const link = this.link;

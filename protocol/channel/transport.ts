@@ -14,7 +14,7 @@ import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_PAYLOAD, MAX_TRANSPO
 
 export class ChannelError extends PosternError {}
 
-/** Top bit of the nonce field: a relay record (sealed route headers, payloads sent as they are). */
+/** Top bit of the nonce field: a relay message (sealed header, authenticated payload). */
 const RELAY_FLAG = 0x80;
 const RELAY_PREFIX = NONCE_LEN + 2;
 
@@ -101,11 +101,10 @@ export class TransportState {
 
   /**
    * Seal a relay record: one or more routed messages whose route headers
-   * (with the payloads' lengths) are encrypted together and whose payloads
-   * are sent as they are. A payload is already end-to-end ciphertext, which
-   * the receiving node authenticates: a hop that forwards it neither
-   * encrypts nor authenticates it again (see docs/PROTOCOL.md §7).
-   *   nonce u64 (top bit set) ‖ header_len u16 ‖ AEAD(k, nonce, ad = empty, headers) ‖ payload_1 ‖ … ‖ payload_n
+   * are encrypted together and whose payloads (already end-to-end
+   * ciphertext) are authenticated as associated data and sent as they are,
+   * so a hop that forwards them never encrypts them again.
+   *   nonce u64 (top bit set) ‖ header_len u16 ‖ AEAD(k, nonce, ad = payload_1 ‖ … ‖ payload_n, headers) ‖ payload_1 ‖ … ‖ payload_n
    *   headers = n × (route_len u16 ‖ route header ‖ payload_len u32)
    * `relayRecordSize` says whether entries fit in one record, `relayRecordEnd` how many do.
    */
@@ -137,7 +136,7 @@ export class TransportState {
     writeNonce(prefix, n);
     prefix[0]! |= RELAY_FLAG;
     new DataView(prefix.buffer).setUint16(NONCE_LEN, headers.length + 16);
-    return [prefix, ...this.send.encryptPartsWithAd(EMPTY, [headers]), ...payload];
+    return [prefix, ...this.send.encryptPartsWithAd(payload, [headers]), ...payload];
   }
 
   /** Decrypt a sealed message; a relay message here is an error. */
@@ -177,7 +176,7 @@ export class TransportState {
         throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay payloads of ${message.length - end} bytes exceed ${MAX_RELAY_PAYLOAD}`);
       }
       const payloads = message.subarray(end);
-      const headers = this.recv.decryptWithAd(EMPTY, message.subarray(RELAY_PREFIX, end));
+      const headers = this.recv.decryptWithAd(payloads, message.subarray(RELAY_PREFIX, end));
       return { relays: splitRelayRecord(headers, payloads) };
     } catch (e) {
       this.broken = true;

@@ -21,7 +21,7 @@ function nobleAead(cipher: CipherName, key: Uint8Array): AeadKey {
   return {
     seal: (nonce, ad, pt) => make(k, nonce, ad).encrypt(pt),
     sealParts(nonce, ad, parts) {
-      const ct = make(k, nonce, ad).encrypt(parts.length === 1 ? parts[0]! : concat(...parts));
+      const ct = make(k, nonce, ad instanceof Uint8Array ? ad : concat(...ad)).encrypt(parts.length === 1 ? parts[0]! : concat(...parts));
       return [ct.subarray(0, ct.length - TAG_LEN), ct.subarray(ct.length - TAG_LEN)];
     },
     open(nonce, ad, ct) {

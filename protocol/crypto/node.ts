@@ -166,13 +166,13 @@ class NodeAead implements AeadKey {
     return u8(out);
   }
 
-  sealParts(nonce: Uint8Array, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] {
+  sealParts(nonce: Uint8Array, ad: Uint8Array | readonly Uint8Array[], parts: readonly Uint8Array[]): Uint8Array[] {
     const c = createCipheriv(this.algo as 'aes-256-gcm', this.key, nonce, { authTagLength: TAG_LEN });
-    if (ad.length > 0) {
-      let n = 0;
-      for (const p of parts) n += p.length;
-      c.setAAD(ad, { plaintextLength: n });
-    }
+    const ads = ad instanceof Uint8Array ? [ad] : ad;
+    let n = 0;
+    for (const p of parts) n += p.length;
+    // OpenSSL takes associated data in pieces: the same tag as one contiguous AD.
+    for (const a of ads) if (a.length > 0) c.setAAD(a, { plaintextLength: n });
     const out: Uint8Array[] = [];
     for (const p of coalesce(parts)) out.push(u8(c.update(p)));
     const tail = c.final();

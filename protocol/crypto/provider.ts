@@ -16,7 +16,7 @@ export interface AeadKey {
    * Seal a plaintext given as consecutive parts, without joining them first.
    * Returns the ciphertext pieces followed by the tag.
    */
-  sealParts(nonce: Uint8Array, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[];
+  sealParts(nonce: Uint8Array, ad: Uint8Array | readonly Uint8Array[], parts: readonly Uint8Array[]): Uint8Array[];
   /** Returns the plaintext, or null when authentication fails. */
   open(nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
 }

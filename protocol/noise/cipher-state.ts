@@ -45,7 +45,7 @@ export class CipherState {
   }
 
   /** EncryptWithAd over a plaintext in parts; returns ciphertext pieces then the tag. */
-  encryptPartsWithAd(ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] {
+  encryptPartsWithAd(ad: Uint8Array | readonly Uint8Array[], parts: readonly Uint8Array[]): Uint8Array[] {
     if (this.aead === null) return [...parts];
     if (this.n >= MAX_NONCE) throw new PosternError('POSTERN_NONCE_EXHAUSTED', 'nonce space exhausted');
     const out = this.aead.sealParts(encodeNonce(this.cipher, this.n), ad, parts);

@@ -17,7 +17,8 @@ describe('node:crypto agrees with @noble', () => {
         const ct = a.seal(n, ad, pt);
         expect(equal(ct, b.seal(n, ad, pt))).toBe(true);
         expect(equal(b.open(n, ad, ct)!, pt)).toBe(true);
-        expect(equal(concat(...a.sealParts(n, ad, parts)), concat(...b.sealParts(n, ad, parts)))).toBe(true);
+        const adParts = [ad.subarray(0, ad.length >> 1), ad.subarray(ad.length >> 1)];
+        expect(equal(concat(...a.sealParts(n, adParts, parts)), concat(...b.sealParts(n, ad, parts)))).toBe(true);
         if (ct.length > 0) {
           const bad = ct.slice();
           bad[0]! ^= 1;
