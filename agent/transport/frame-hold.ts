@@ -43,8 +43,8 @@ export class FrameHold {
 
 /**
  * A payload kept by a hold pins at most this many times its own size: a
- * relay record of four full channel messages keeps its frame (each is a
- * quarter of it), a small message in a large record is copied.
+ * relay record of a few large channel messages keeps its frame (each is a
+ * large part of it), a small message in a large record is copied.
  */
 const MAX_PIN_RATIO = 8;
 

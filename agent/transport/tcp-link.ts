@@ -58,7 +58,8 @@ interface QueuedRelay extends RelayEntry {
   size: number;
 }
 
-export interface TcpLinkOptions extends SecureChannelOptions {
+/** A link's messages keep Noise's 65,535-byte limit: `maxMessage` is for end-to-end channels. */
+export interface TcpLinkOptions extends Omit<SecureChannelOptions, 'maxMessage'> {
   /** An accepted socket (read through 'data' events), or one from `dialLinkSocket`. */
   socket: Socket | DialledLinkSocket;
   onEstablished?: (link: TcpLink, peer: PeerInfo) => void;

@@ -199,7 +199,7 @@ function entrySize(e: RelayEntry): { header: number; payload: number } {
  * Where the relay record starting at `entries[start]` ends (exclusive): as
  * many messages as fit in one record. `start` itself when even that one
  * does not fit (a route header over 65,535 bytes or a payload over one
- * transport message).
+ * end-to-end channel message).
  */
 export function relayRecordEnd(entries: readonly RelayEntry[], start: number): number {
   let end = start;

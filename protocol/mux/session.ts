@@ -37,7 +37,7 @@ export interface MuxOptions {
   initialWindow?: number;
   /** Concurrently open streams, both directions together (default 1024). */
   maxStreams?: number;
-  /** Largest DATA payload sent or accepted (default 65,000). */
+  /** Largest DATA payload sent or accepted (default DEFAULT_MAX_FRAME_PAYLOAD, 261,000). */
   maxFramePayload?: number;
   /** The peer opened a stream: call stream.accept() (now or later) or stream.reset(reason, message). */
   onOpen?: (stream: MuxStream, target: string) => void;

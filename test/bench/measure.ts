@@ -69,10 +69,6 @@ export async function bulkUp(port: number, bytes: number): Promise<number> {
   return bytes / ((performance.now() - t0) / 1000);
 }
 
-/**
- * An HTTP target: 1 KiB for any GET; `GET /bulk?n=N` streams N bytes; a POST
- * is read to its end and answered with its byte count.
- */
 /** An HTTP GET of `bytes` from the HTTP target's /bulk (bytes/s). */
 export async function httpBulkDown(port: number, prefix: string, bytes: number): Promise<number> {
   const t0 = performance.now();
@@ -97,6 +93,10 @@ export async function httpBulkUp(port: number, prefix: string, bytes: number): P
   return bytes / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * An HTTP target: 1 KiB for any GET; `GET /bulk?n=N` streams N bytes; a POST
+ * is read to its end and answered with its byte count.
+ */
 export async function httpTarget(): Promise<{ server: Server; port: number }> {
   const body = Buffer.alloc(1024, 0x62);
   const server = createHttpServer((req, res) => {
@@ -139,9 +139,12 @@ export async function httpLoad(port: number, concurrency: number, maxRequests: n
       lat.push((performance.now() - t) * 1000);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    await agent.close();
+  }
   const secs = (performance.now() - start) / 1000;
-  await agent.close();
   lat.sort((a, b) => a - b);
   return { rps: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
 }

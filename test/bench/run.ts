@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --quick] [--json FILE]
  *
- * The whole benchmark: the data path (portal.ts: direct, ssh -L, three Node
+ * The whole benchmark: the data path (portal.ts: direct, ssh -L, Snyk Broker, three Node
  * relays, Postern) and then the hub (hub.ts: handshakes, idle agents), each
  * in its own process so one does not load the other. `--json FILE` gets
  * every figure of both as [{scenario, metric, value, unit}].

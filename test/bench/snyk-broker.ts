@@ -58,8 +58,9 @@ export async function startSnykBroker(originPort: number): Promise<SnykBroker> {
     return c;
   };
   const close = async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of running) c.kill('SIGKILL');
+    await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -77,7 +78,7 @@ export async function startSnykBroker(originPort: number): Promise<SnykBroker> {
     const end = Date.now() + 30_000;
     while (!(await connected(`http://127.0.0.1:${serverPort}/connection-status/${token}`))) {
       if (Date.now() > end) throw new Error('snyk-broker: the client did not connect within 30 s');
-      if (server.exitCode !== null || client.exitCode !== null) throw new Error('snyk-broker: a process exited while starting');
+      if ([server, client].some((c) => c.exitCode !== null || c.signalCode !== null)) throw new Error('snyk-broker: a process exited while starting');
       await new Promise((r) => setTimeout(r, 100));
     }
     return {
