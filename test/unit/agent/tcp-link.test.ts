@@ -232,7 +232,7 @@ describe('FrameHold', () => {
   });
 
   it('a forwarded payload keeps its frame when it is at least 1/8 of it (a record of full messages), else a copy freed once written', () => {
-    // A record of four full channel messages: each is a quarter of the frame, and keeps it.
+    // A record of four 65,300-byte messages: each is a quarter of the frame, and keeps it.
     const frame = new Uint8Array(4 * 65_300);
     const h = new FrameHold(frame);
     const parts = [0, 1, 2, 3].map((k) => retainPayload(frame.subarray(k * 65_300, (k + 1) * 65_300), h));
