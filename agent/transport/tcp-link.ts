@@ -231,8 +231,8 @@ export class TcpLink {
       const end = Math.max(start + 1, relayRecordEnd(queued, start));
       const record = queued.slice(start, end);
       start = end;
-      const written = record.filter((e) => e.onWritten !== undefined).map((e) => e.onWritten!);
-      this.pendingWritten = written.length === 0 ? undefined : () => written.forEach((f) => f());
+      const written = record.filter((e) => e.onWritten !== undefined);
+      this.pendingWritten = written.length === 0 ? undefined : () => written.forEach((e) => e.onWritten!());
       try {
         this.driver.sendRelay(record);
       } catch (e) {
@@ -270,7 +270,7 @@ export class TcpLink {
     const written = this.pendingWritten;
     for (let i = 0; i < out.length - 1; i++) s.write(out[i]!);
     if (written === undefined) s.write(out[out.length - 1]!);
-    else s.write(out[out.length - 1]!, () => written());
+    else s.write(out[out.length - 1]!, written);
   }
 
   private teardown(err?: PosternError): void {

@@ -188,46 +188,41 @@ export class TransportState {
   }
 }
 
-/** One entry's bytes in a record: its part of the sealed headers, and its payload. */
-function entrySize(e: RelayEntry): { header: number; payload: number } {
-  let payload = 0;
-  for (const p of e.payload) payload += p.length;
-  return { header: ENTRY_OVERHEAD + e.header.length, payload };
-}
-
 /**
- * Where the relay record starting at `entries[start]` ends (exclusive): as
- * many messages as fit in one record. `start` itself when even that one
- * does not fit (a route header over 65,535 bytes or a payload over one
- * end-to-end channel message).
+ * The relay record starting at `entries[start]`: where it ends (exclusive,
+ * as many messages as fit) and the bytes of its sealed headers (tag
+ * included) and of its payloads. It ends at `start` itself when even that
+ * one does not fit (a route header over 65,535 bytes or a payload over one
+ * end-to-end channel message). One walk serves both exports below.
  */
-export function relayRecordEnd(entries: readonly RelayEntry[], start: number): number {
+function measureRecord(entries: readonly RelayEntry[], start: number): { end: number; headers: number; payload: number } {
   let end = start;
   let headers = 16;
   let payload = 0;
   while (end < entries.length && end - start < MAX_RELAY_MESSAGES) {
     const e = entries[end]!;
-    const size = entrySize(e);
-    if (e.header.length > 0xffff || size.payload > MAX_CHANNEL_MESSAGE) break;
-    if (headers + size.header > MAX_TRANSPORT_MESSAGE || payload + size.payload > MAX_RELAY_PAYLOAD) break;
-    headers += size.header;
-    payload += size.payload;
+    let size = 0;
+    for (const p of e.payload) size += p.length;
+    const header = ENTRY_OVERHEAD + e.header.length;
+    if (e.header.length > 0xffff || size > MAX_CHANNEL_MESSAGE) break;
+    if (headers + header > MAX_TRANSPORT_MESSAGE || payload + size > MAX_RELAY_PAYLOAD) break;
+    headers += header;
+    payload += size;
     end++;
   }
-  return end;
+  return { end, headers, payload };
 }
 
-/** Sizes of a relay record for these entries, or null when they do not fit in one. */
+/** Where the relay record starting at `entries[start]` ends (exclusive): as many messages as fit in one record. */
+export function relayRecordEnd(entries: readonly RelayEntry[], start: number): number {
+  return measureRecord(entries, start).end;
+}
+
+/** Sizes of a relay record for these entries (sealed headers without their tag, payloads), or null when they do not fit in one. */
 export function relayRecordSize(entries: readonly RelayEntry[]): { headers: number; payload: number } | null {
-  if (entries.length === 0 || relayRecordEnd(entries, 0) !== entries.length) return null;
-  let headers = 0;
-  let payload = 0;
-  for (const e of entries) {
-    const size = entrySize(e);
-    headers += size.header;
-    payload += size.payload;
-  }
-  return { headers, payload };
+  const m = measureRecord(entries, 0);
+  if (entries.length === 0 || m.end !== entries.length) return null;
+  return { headers: m.headers - 16, payload: m.payload };
 }
 
 /** The messages of an authenticated relay record; anything inconsistent is a protocol error. */
