@@ -15,15 +15,21 @@ import {
 } from '../../protocol/channel/index.ts';
 
 export interface DriverOptions extends SecureChannelOptions {
-  /** Send one raw message (handshake or transport) made of consecutive parts. */
-  sendRaw: (parts: Uint8Array[]) => void;
+  /**
+   * Send one raw message made of consecutive parts. `transport`: a
+   * transport message (its own AEAD authenticates it end to end), not a
+   * handshake message.
+   */
+  sendRaw: (parts: Uint8Array[], transport: boolean) => void;
   onEstablished?: (peer: PeerInfo) => void;
   /**
    * A sealed message's plaintext; or, with `relayed` set, one message of a
    * relay record (links only, see `allowRelay`): its route header and its
-   * payload, a view of the record. A record's messages arrive in order.
+   * payload, a view of the record, and whether it came unauthenticated by
+   * the link as an end-to-end transport message. A record's messages
+   * arrive in order.
    */
-  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array) => void;
+  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, transport?: boolean) => void;
   /** Accept relay records (route headers sealed, payloads authenticated): node↔hub links only. */
   allowRelay?: boolean;
   onClose?: (error?: PosternError) => void;
@@ -60,12 +66,21 @@ export class ChannelDriver {
   /** Initiator: send message 1. */
   start(): void {
     if (this.hs === undefined) return;
-    this.guard(() => this.o.sendRaw([this.hs!.start()]));
+    this.guard(() => this.o.sendRaw([this.hs!.start()], false));
   }
 
-  receiveRaw(msg: Uint8Array): void {
+  /**
+   * One raw message from the peer. `transport`: it reached us without any
+   * authentication on the way (a relay record's end-to-end transport
+   * message), so only an established channel may take it, and its own AEAD
+   * decides: handshake messages always come authenticated by every link.
+   */
+  receiveRaw(msg: Uint8Array, transport = false): void {
     if (this.closed) return;
     this.guard(() => {
+      if (transport && this.transport === undefined) {
+        throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', 'a transport message before the handshake completed');
+      }
       if (this.transport !== undefined) {
         if (this.o.allowRelay) {
           const m = this.transport.openMessage(msg);
@@ -73,7 +88,7 @@ export class ChannelDriver {
           else {
             for (const r of m.relays) {
               if (this.closed) return;
-              this.o.onMessage?.(r.header, r.payload);
+              this.o.onMessage?.(r.header, r.payload, r.transport);
             }
           }
         } else {
@@ -82,7 +97,7 @@ export class ChannelDriver {
         return;
       }
       const r = this.hs!.receive(msg);
-      if (r.reply !== undefined) this.o.sendRaw([r.reply]);
+      if (r.reply !== undefined) this.o.sendRaw([r.reply], false);
       if (r.established !== undefined) this.establish(r.established);
     });
   }
@@ -100,14 +115,14 @@ export class ChannelDriver {
   send(parts: Uint8Array[]): void {
     if (this.closed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     if (this.transport === undefined) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
-    this.o.sendRaw(this.transport.sealParts(parts));
+    this.o.sendRaw(this.transport.sealParts(parts), true);
   }
 
-  /** Send a relay record: the route headers sealed, the payloads authenticated and sent as they are. */
+  /** Send a relay record: the route headers sealed, the payloads sent as they are (see `TransportState.sealRelay`). */
   sendRelay(entries: readonly RelayEntry[]): void {
     if (this.closed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     if (this.transport === undefined) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
-    this.o.sendRaw(this.transport.sealRelay(entries));
+    this.o.sendRaw(this.transport.sealRelay(entries), true);
   }
 
   close(error?: PosternError): void {

@@ -19,7 +19,12 @@ export interface PortalChannelOptions {
   trust: TrustOptions;
   /** Where the peer is: for the initiator, first [`relay:NAME`, 'listener']. */
   remoteRoute: string[];
-  send: (onward: string[], ret: string[], parts: Uint8Array[]) => void;
+  /**
+   * Send one message to the peer. `transport`: an end-to-end transport
+   * message, which the links need not authenticate again; handshake
+   * messages and the close notice are not.
+   */
+  send: (onward: string[], ret: string[], parts: Uint8Array[], transport: boolean) => void;
   onEstablished?: (ch: PortalChannel) => void;
   onStream?: (ch: PortalChannel, stream: MuxStream, target: string) => void;
   onClose?: (ch: PortalChannel, error?: PosternError) => void;
@@ -48,6 +53,8 @@ export class PortalChannel {
   private batchLen = 0;
   private flushScheduled = false;
   private keepalive: NodeJS.Timeout | undefined;
+  /** The peer said it closed its end: nothing to tell it back. */
+  private peerClosed = false;
 
   constructor(o: PortalChannelOptions) {
     this.o = o;
@@ -75,7 +82,7 @@ export class PortalChannel {
       // Carried in relay records only, so its messages may be larger than a link's.
       maxMessage: MAX_CHANNEL_MESSAGE,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
-      sendRaw: (parts) => o.send(this.remoteRoute, [this.address], parts),
+      sendRaw: (parts, transport) => o.send(this.remoteRoute, [this.address], parts, transport),
       onEstablished: () => {
         this.lastHeard = Date.now();
         this.startKeepalive();
@@ -94,6 +101,7 @@ export class PortalChannel {
         clearInterval(this.keepalive);
         this.closeError = err;
         this.mux.close(err?.message ?? 'channel closed');
+        this.notifyPeer(err);
         o.onClose?.(this, err);
       },
     });
@@ -174,14 +182,40 @@ export class PortalChannel {
     this.driver.start();
   }
 
-  /** A routed message for this channel arrived with return route `ret`. */
-  receive(payload: Uint8Array, ret: string[]): void {
+  /**
+   * A routed message for this channel arrived with return route `ret`.
+   * `transport`: no link authenticated it (an end-to-end transport message,
+   * checked by this channel alone). An empty message that the links did
+   * authenticate is the close notice: the peer closed its end.
+   */
+  receive(payload: Uint8Array, ret: string[], transport = false): void {
     if (!this.routeLearned) {
       // The responder's first answer tells us its address behind the relay.
       this.remoteRoute = ret;
       this.routeLearned = true;
     }
-    this.driver.receiveRaw(payload);
+    if (payload.length === 0 && !transport) {
+      this.peerClosed = true;
+      this.close(new PosternError('POSTERN_PEER_CLOSED', 'the other node closed the secure channel', 'its log says why; the next connection opens a new channel'));
+      return;
+    }
+    this.driver.receiveRaw(payload, transport);
+  }
+
+  /**
+   * Tell the peer this end is closed, so it does not wait for its keepalive
+   * to find out: above all when a transport message failed to authenticate
+   * here (changed on the way, which no link checks). The notice is an empty
+   * message that every link authenticates, so nobody on the way can forge
+   * it; unless the peer itself closed, left, or was never reached.
+   */
+  private notifyPeer(err?: PosternError): void {
+    if (!this.routeLearned || this.peerClosed || err?.code === 'POSTERN_PEER_GONE') return;
+    try {
+      this.o.send(this.remoteRoute, [this.address], [new Uint8Array(0)], false);
+    } catch {
+      /* the hub link is down: the peer learns it from the hub */
+    }
   }
 
   close(error?: PosternError): void {

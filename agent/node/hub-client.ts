@@ -22,7 +22,12 @@ export interface HubClientOptions {
   hub: HubInfo;
   identity: NodeIdentity;
   credentials: () => Uint8Array[];
-  onRouted: (msg: RoutedMessage) => void;
+  /**
+   * A routed message for this node. `transport`: its payload is an
+   * end-to-end transport message that no link authenticated (only an
+   * established channel may take it).
+   */
+  onRouted: (msg: RoutedMessage, transport: boolean) => void;
   onConnected?: () => void | Promise<void>;
   onDisconnected?: (error?: PosternError) => void;
   log?: (line: string) => void;
@@ -120,7 +125,7 @@ export class HubClient {
       },
       idleTimeoutMs: (this.o.keepaliveMs ?? 10_000) * 3,
       onEstablished: (_l: TcpLink, _p: PeerInfo) => this.established(),
-      onMessage: (m, relayed) => this.receive(m, relayed),
+      onMessage: (m, relayed, _frame, transport) => this.receive(m, relayed, transport === true),
       onClose: (err) => this.closed(err),
     });
   }
@@ -178,7 +183,7 @@ export class HubClient {
     this.reconnectTimer.unref();
   }
 
-  private receive(plaintext: Uint8Array, relayed?: Uint8Array): void {
+  private receive(plaintext: Uint8Array, relayed?: Uint8Array, transport = false): void {
     let msg: RoutedMessage;
     try {
       msg = decodeRouted(plaintext);
@@ -198,7 +203,7 @@ export class HubClient {
       this.rpcResponse(msg.payload);
       return;
     }
-    this.o.onRouted(msg);
+    this.o.onRouted(msg, transport);
   }
 
   private rpcResponse(payload: Uint8Array): void {
@@ -221,16 +226,18 @@ export class HubClient {
 
   /**
    * Send a routed message through the hub. `relay`: the parts are end-to-end
-   * ciphertext, so the link seals only the route header and authenticates
-   * them; they must be freshly sealed buffers nothing else refers to, as they
-   * are freed once written.
+   * ciphertext, so the link seals only the route header and sends them as
+   * they are; they must be freshly sealed buffers nothing else refers to, as
+   * they are freed once written. `transport` (with `relay`): they are one
+   * end-to-end transport message, which the link does not authenticate
+   * again; a handshake message must leave it unset.
    */
-  sendRouted(onward: string[], ret: string[], parts: Uint8Array[], relay = false): void {
+  sendRouted(onward: string[], ret: string[], parts: Uint8Array[], relay = false, transport = false): void {
     const link = this.link;
     if (link === undefined || !link.established) {
       throw new PosternError('POSTERN_HUB_DISCONNECTED', 'not connected to the hub', 'the node reconnects by itself; try again shortly');
     }
-    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts, () => releaseAfterWrite(parts));
+    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts, () => releaseAfterWrite(parts), transport);
     else link.send([encodeRouteHeader(onward, ret), ...parts]);
   }
 

@@ -107,7 +107,7 @@ export class PosternNode {
       identity,
       // Present the credential only while valid; the hub knows members from its store.
       credentials: () => (this.credential && this.credentialExpiresAt > Math.floor(Date.now() / 1000) ? [this.credential] : []),
-      onRouted: (m) => this.routed(m),
+      onRouted: (m, transport) => this.routed(m, transport),
       onConnected: () => this.onHubConnected(),
       onDisconnected: (e) => {
         this.relaysReady.clear();
@@ -274,7 +274,7 @@ export class PosternNode {
 
   // ---- routing ------------------------------------------------------------
 
-  private routed(m: RoutedMessage): void {
+  private routed(m: RoutedMessage, transport: boolean): void {
     const to = m.onward[0];
     if (m.onward.length !== 1 || to === undefined) return;
     if (to === PEER_GONE_ADDRESS) {
@@ -285,7 +285,8 @@ export class PosternNode {
       return;
     }
     if (to === LISTENER_ADDRESS) {
-      if (this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
+      // A channel starts with a handshake message, which every link authenticates.
+      if (transport || this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
       const ch = this.newChannel(false, m.ret);
       ch.receive(m.payload, m.ret);
       return;
@@ -303,7 +304,7 @@ export class PosternNode {
       ch.close(err);
       return;
     }
-    ch.receive(m.payload, m.ret);
+    ch.receive(m.payload, m.ret, transport);
   }
 
   private newChannel(initiator: boolean, remoteRoute: string[]): PortalChannel {
@@ -318,7 +319,7 @@ export class PosternNode {
       },
       remoteRoute,
       ...(this.keepaliveMs !== undefined ? { keepaliveMs: this.keepaliveMs } : {}),
-      send: (onward, ret, parts) => this.hubClient.sendRouted(onward, ret, parts, true),
+      send: (onward, ret, parts, transport) => this.hubClient.sendRouted(onward, ret, parts, true, transport),
       onStream: (c, stream, target) => this.incomingStream(c, stream, target),
       onEstablished: (c) => {
         if (!initiator) this.log(`secure channel from ${c.peer!.identifier} established`);

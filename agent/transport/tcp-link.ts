@@ -69,9 +69,11 @@ export interface TcpLinkOptions extends Omit<SecureChannelOptions, 'maxMessage'>
    * during this call only (the read slab is freed when the reader moves on);
    * on an accepted socket it is a view of a frame assembled for it (`frame`
    * set) or of a socket read. To keep it past this call, use
-   * `retainPayload(relayed, frame)` (frame-hold.ts).
+   * `retainPayload(relayed, frame)` (frame-hold.ts). `transport`: the
+   * relayed payload is an end-to-end transport message, which this link
+   * did not authenticate (`RelayEntry.transport`); forward it as one.
    */
-  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold) => void;
+  onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold, transport?: boolean) => void;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
   /** Close the link when nothing arrives for this long (keepalives keep it open). */
@@ -115,7 +117,7 @@ export class TcpLink {
         if (o.relayRecords !== 'when-allowed') this.allowRelayRecords();
         o.onEstablished?.(this, peer);
       },
-      onMessage: o.onMessage === undefined ? undefined : (plaintext, relayed) => o.onMessage!(plaintext, relayed, this.ownedFrame),
+      onMessage: o.onMessage === undefined ? undefined : (plaintext, relayed, transport) => o.onMessage!(plaintext, relayed, this.ownedFrame, transport),
       allowRelay: true,
       onClose: (err) => this.teardown(err),
     });
@@ -199,12 +201,15 @@ export class TcpLink {
    * leave together, as few relay records as fit (one seal and one write per
    * record instead of per message); the payload must stay unchanged until
    * then. `onWritten`: called once the kernel has the bytes (e.g. to free
-   * buffers nothing else refers to, see `releaseAfterWrite`).
+   * buffers nothing else refers to, see `releaseAfterWrite`). `transport`:
+   * the payload is one end-to-end transport message, which the link then
+   * does not authenticate (`RelayEntry.transport`); anything else, an
+   * end-to-end handshake message above all, must leave it unset.
    */
-  sendRelay(header: Uint8Array, payload: Uint8Array[], onWritten?: () => void): void {
+  sendRelay(header: Uint8Array, payload: Uint8Array[], onWritten?: () => void, transport = false): void {
     if (this.driver.isClosed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     if (!this.driver.established) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
-    const entry: QueuedRelay = { header, payload, onWritten, size: header.length };
+    const entry: QueuedRelay = { header, payload, onWritten, size: header.length, transport };
     for (const p of payload) entry.size += p.length;
     if (relayRecordSize([entry]) === null) {
       throw new PosternError('POSTERN_MESSAGE_TOO_LARGE', `relay message of ${entry.size} bytes does not fit a relay record (payload at most ${MAX_CHANNEL_MESSAGE} bytes)`);

@@ -14,8 +14,16 @@ import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_PAYLOAD, MAX_TRANSPO
 
 export class ChannelError extends PosternError {}
 
-/** Top bit of the nonce field: a relay message (sealed header, authenticated payload). */
+/** Top bit of the nonce field: a relay record (sealed route headers, payloads sent as they are). */
 const RELAY_FLAG = 0x80;
+/**
+ * Next bit, in a relay record only: its payloads are end-to-end transport
+ * messages, which the link does not authenticate again (their own AEAD
+ * does, end to end). Clear: the link authenticates the payloads too.
+ */
+const TRANSPORT_FLAG = 0x40;
+/** Top bit of an entry's payload_len: the same mark, repeated inside the sealed headers. */
+const TRANSPORT_LEN_FLAG = 0x8000_0000;
 const RELAY_PREFIX = NONCE_LEN + 2;
 
 /** One message of a relay record: a route header (sealed on the link) and a payload sent as it is. */
@@ -23,12 +31,21 @@ export interface RelayEntry {
   header: Uint8Array;
   /** End-to-end ciphertext, in parts. */
   payload: readonly Uint8Array[];
+  /**
+   * The payload is one end-to-end transport message (authenticated by the
+   * receiving channel, which accepts nothing else this way): the link does
+   * not authenticate it. Unset for everything else, handshake messages
+   * included: closed by default. A record carries one kind only.
+   */
+  transport?: boolean;
 }
 
 /** A relay record's message as received: the payload is a view of the record. */
 export interface RelayedMessage {
   header: Uint8Array;
   payload: Uint8Array;
+  /** Sent as an end-to-end transport message: not authenticated by the link (see `RelayEntry`). */
+  transport: boolean;
 }
 
 /** A sealed message's plaintext, or a relay record's messages. */
@@ -102,14 +119,21 @@ export class TransportState {
   /**
    * Seal a relay record: one or more routed messages whose route headers
    * are encrypted together and whose payloads (already end-to-end
-   * ciphertext) are authenticated as associated data and sent as they are,
-   * so a hop that forwards them never encrypts them again.
-   *   nonce u64 (top bit set) ‖ header_len u16 ‖ AEAD(k, nonce, ad = payload_1 ‖ … ‖ payload_n, headers) ‖ payload_1 ‖ … ‖ payload_n
-   *   headers = n × (route_len u16 ‖ route header ‖ payload_len u32)
+   * ciphertext) are sent as they are, so a hop that forwards them never
+   * encrypts them again. The payloads are authenticated as associated data,
+   * unless they are all end-to-end transport messages (`transport`), which
+   * their channel authenticates end to end.
+   *   nonce u64 (top bit set; next bit: transport) ‖ header_len u16 ‖ AEAD(k, nonce, ad, headers) ‖ payload_1 ‖ … ‖ payload_n
+   *   ad = payload_1 ‖ … ‖ payload_n, or empty for transport messages
+   *   headers = n × (route_len u16 ‖ route header ‖ payload_len u32 (top bit: transport))
    * `relayRecordSize` says whether entries fit in one record, `relayRecordEnd` how many do.
    */
   sealRelay(entries: readonly RelayEntry[]): Uint8Array[] {
     if (this.broken) throw new ChannelError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
+    const transport = entries[0]?.transport === true;
+    if (entries.some((e) => (e.transport === true) !== transport)) {
+      throw new ChannelError('POSTERN_MESSAGE_UNEXPECTED', 'a relay record carries transport messages only, or none');
+    }
     const fit = relayRecordSize(entries);
     if (fit === null) {
       throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay record of ${entries.length} messages exceeds the record limits`);
@@ -127,16 +151,16 @@ export class TransportState {
         len += p.length;
         payload.push(p);
       }
-      view.setUint32(o, len);
+      view.setUint32(o, transport ? (len | TRANSPORT_LEN_FLAG) >>> 0 : len);
       o += 4;
     }
     const n = this.send.n;
     if (n > 0 && n % this.rekeyInterval === 0) this.send.rekey();
     const prefix = new Uint8Array(RELAY_PREFIX);
     writeNonce(prefix, n);
-    prefix[0]! |= RELAY_FLAG;
+    prefix[0]! |= transport ? RELAY_FLAG | TRANSPORT_FLAG : RELAY_FLAG;
     new DataView(prefix.buffer).setUint16(NONCE_LEN, headers.length + 16);
-    return [prefix, ...this.send.encryptPartsWithAd(payload, [headers]), ...payload];
+    return [prefix, ...this.send.encryptPartsWithAd(transport ? [] : payload, [headers]), ...payload];
   }
 
   /** Decrypt a sealed message; a relay message here is an error. */
@@ -176,8 +200,11 @@ export class TransportState {
         throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay payloads of ${message.length - end} bytes exceed ${MAX_RELAY_PAYLOAD}`);
       }
       const payloads = message.subarray(end);
-      const headers = this.recv.decryptWithAd(payloads, message.subarray(RELAY_PREFIX, end));
-      return { relays: splitRelayRecord(headers, payloads) };
+      // The transport bit picks the associated data; it is also inside the sealed headers, checked
+      // there, so a bit flipped in transit fails even where both choices would authenticate.
+      const transport = (message[0]! & TRANSPORT_FLAG) !== 0;
+      const headers = this.recv.decryptWithAd(transport ? EMPTY : payloads, message.subarray(RELAY_PREFIX, end));
+      return { relays: splitRelayRecord(headers, payloads, transport) };
     } catch (e) {
       this.broken = true;
       if (e instanceof PosternError && e.code === 'POSTERN_DECRYPT_FAILED') {
@@ -199,8 +226,10 @@ function measureRecord(entries: readonly RelayEntry[], start: number): { end: nu
   let end = start;
   let headers = 16;
   let payload = 0;
+  const transport = entries[start]?.transport === true;
   while (end < entries.length && end - start < MAX_RELAY_MESSAGES) {
     const e = entries[end]!;
+    if ((e.transport === true) !== transport) break;
     let size = 0;
     for (const p of e.payload) size += p.length;
     const header = ENTRY_OVERHEAD + e.header.length;
@@ -225,8 +254,11 @@ export function relayRecordSize(entries: readonly RelayEntry[]): { headers: numb
   return { headers: m.headers - 16, payload: m.payload };
 }
 
-/** The messages of an authenticated relay record; anything inconsistent is a protocol error. */
-export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array): RelayedMessage[] {
+/**
+ * The messages of an authenticated relay record; anything inconsistent is a
+ * protocol error, including an entry whose transport mark is not the record's.
+ */
+export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array, transport: boolean): RelayedMessage[] {
   const bad = (why: string): never => {
     throw new ChannelError('POSTERN_MESSAGE_UNEXPECTED', `malformed relay record: ${why}`);
   };
@@ -240,10 +272,12 @@ export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array): Rel
     const hlen = view.getUint16(o);
     if (o + 2 + hlen + 4 > headers.length) bad('truncated');
     const header = headers.subarray(o + 2, o + 2 + hlen);
-    const plen = view.getUint32(o + 2 + hlen);
+    const field = view.getUint32(o + 2 + hlen);
     o += 2 + hlen + 4;
+    if ((field >= TRANSPORT_LEN_FLAG) !== transport) bad('transport mark does not match the record');
+    const plen = field & ~TRANSPORT_LEN_FLAG;
     if (plen > MAX_CHANNEL_MESSAGE || p + plen > payloads.length) bad('payload lengths do not match');
-    out.push({ header, payload: payloads.subarray(p, p + plen) });
+    out.push({ header, payload: payloads.subarray(p, p + plen), transport });
     p += plen;
   }
   if (out.length === 0 || p !== payloads.length) bad('payload lengths do not match');
@@ -258,7 +292,8 @@ function writeNonce(out: Uint8Array, n: number): void {
 
 function readNonce(m: Uint8Array): number {
   const v = new DataView(m.buffer, m.byteOffset, NONCE_LEN);
-  const hi = v.getUint32(0) & 0x7fffffff;
+  // A relay record's two flag bits are not part of the counter; elsewhere a set bit is simply too large.
+  const hi = v.getUint32(0) & ((m[0]! & RELAY_FLAG) !== 0 ? 0x3fffffff : 0x7fffffff);
   if (hi > 0x1fffff) return Number.MAX_SAFE_INTEGER; // beyond 2^53: never valid
   return hi * 0x1_0000_0000 + v.getUint32(4);
 }

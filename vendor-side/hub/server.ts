@@ -142,7 +142,7 @@ export class Hub {
           uncount();
           this.established(st, peer);
         },
-        onMessage: (m, relayed, frame) => this.message(st, m, relayed, frame),
+        onMessage: (m, relayed, frame, transport) => this.message(st, m, relayed, frame, transport === true),
         onClose: (err) => {
           uncount();
           this.closed(st, err);
@@ -192,7 +192,7 @@ export class Hub {
     }
   }
 
-  private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold): void {
+  private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold, transport = false): void {
     let m: RoutedMessage;
     try {
       m = decodeRouted(plaintext);
@@ -226,7 +226,7 @@ export class Hub {
       }
       st.peers.add(dest.id);
       dest.peers.add(st.id);
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame);
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame, transport);
       return;
     }
     if (to.startsWith('link:')) {
@@ -235,18 +235,19 @@ export class Hub {
         this.reply(st, m.ret, { code: 'POSTERN_PEER_GONE', message: 'the other node is no longer connected' }, true);
         return;
       }
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame);
+      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame, transport);
     }
   }
 
-  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean, frame?: FrameHold): void {
+  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean, frame?: FrameHold, transport = false): void {
     if (onward.length === 0 || ret.length > 8) return;
     // End-to-end ciphertext is forwarded as it came: only the new route header is sealed. A relay
     // message waits for the end of this turn, so its payload is kept: a hold on the frame it sits
-    // in (freed once every message of it is written) or, when it is a small part of it, a copy.
+    // in (freed once every message of it is written) or, when it is a small part of it, a copy. An
+    // end-to-end transport message goes on as one: unauthenticated by our links, as it came.
     const kept = relay ? retainPayload(payload, frame) : { payload, done: undefined };
     try {
-      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [kept.payload], kept.done);
+      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [kept.payload], kept.done, transport);
       else dest.link.send([encodeRouteHeader(onward, ret), payload]);
     } catch {
       kept.done?.();

@@ -27,6 +27,7 @@ afterEach(() => {
 interface Received {
   plaintext: Uint8Array;
   relayed?: Uint8Array;
+  transport?: boolean;
 }
 
 interface Side {
@@ -85,7 +86,7 @@ function side(make: (o: Hooks) => TcpLink, socket: Socket | DialledLinkSocket): 
   const closed = new Promise<PosternError | undefined>((r) => (done = r));
   const link = make({
     onEstablished: () => est(),
-    onMessage: (plaintext, relayed) => got.push({ plaintext: plaintext.slice(), relayed: relayed?.slice() }),
+    onMessage: (plaintext, relayed, _frame, transport) => got.push({ plaintext: plaintext.slice(), relayed: relayed?.slice(), transport }),
     onClose: (e) => done(e),
   });
   links.push(link);
@@ -120,6 +121,19 @@ describe('TcpLink relay records', () => {
     expect(text(server.got[n]!.plaintext)).toBe('sealed, sent last');
     await until(() => written.length === n);
     expect(written).toEqual(Array.from({ length: n }, (_, k) => k));
+  });
+
+  it('transport messages travel in records of their own, marked as such both ways; a change of kind starts a record', async () => {
+    const { server, client } = await pair();
+    const kinds = [true, true, false, true, false, false];
+    for (const [from, to] of [[client, server], [server, client]] as const) {
+      const before = to.frames.length;
+      const start = to.got.length;
+      kinds.forEach((t, k) => from.link.sendRelay(new TextEncoder().encode(`h${k}`), [bytes(100, k)], undefined, t));
+      await until(() => to.got.length === start + kinds.length);
+      expect(to.got.slice(start).map((m) => [text(m.plaintext), m.relayed![0], m.transport])).toEqual(kinds.map((t, k) => [`h${k}`, k, t]));
+      expect(to.frames.length - before).toBe(4);
+    }
   });
 
   it('records carry up to 256 KiB of payload both ways once the link is up (slab and stream readers)', async () => {

@@ -374,6 +374,58 @@ describe('secure channel transport', () => {
     expect(code(() => r.transport.open(wire))).toBe('POSTERN_MESSAGE_UNEXPECTED');
   });
 
+  it('relay records of transport messages: headers and lengths authenticated, payloads left to their own channel', () => {
+    const mk = () => {
+      const { i, r } = pair(3);
+      return { i, r, wire: concat(...i.transport.sealRelay([{ header: msg('hdr'), payload: [msg('e2e '), msg('one')], transport: true }, { header: msg('h2'), payload: [msg('two')], transport: true }])) };
+    };
+    const { i, r, wire } = mk();
+    expect(Buffer.from(wire).includes(Buffer.from('hdr'))).toBe(false);
+    expect(r.transport.openMessage(wire.slice()).relays?.map((m) => [text(m.header), text(m.payload), m.transport])).toEqual([
+      ['hdr', 'e2e one', true],
+      ['h2', 'two', true],
+    ]);
+    // Same nonce sequence as every other message, across rekeys, kinds mixed record by record.
+    for (let n = 0; n < 7; n++) {
+      const m = concat(...i.transport.sealRelay([{ header: msg(`h${n}`), payload: [msg(`p${n}`)], transport: n % 2 === 0 }]));
+      expect(r.transport.openMessage(m).relays!.map((x) => [text(x.payload), x.transport])).toEqual([[`p${n}`, n % 2 === 0]]);
+    }
+    // A changed payload byte passes this hop, changed: the end-to-end channel is what refuses it.
+    {
+      const { r, wire } = mk();
+      const c = wire.slice();
+      c[c.length - 1]! ^= 1;
+      expect(text(r.transport.openMessage(c).relays![1]!.payload)).toBe('twn');
+    }
+    // Anything else changed fails the link: the kind bit (either way), the headers, the tag, the lengths.
+    for (const pos of [0, 8, 9, 12, wire.length - 11]) {
+      const { r, wire } = mk();
+      const c = wire.slice();
+      c[pos]! ^= pos === 0 ? 0x40 : 1;
+      expect(code(() => r.transport.openMessage(c))).toMatch(/POSTERN_MESSAGE_(TAMPERED|TRUNCATED|OUT_OF_ORDER)/);
+    }
+    {
+      const { i, r } = pair();
+      const authed = i.transport.sealRelay([{ header: msg('h'), payload: [msg('p')] }]);
+      authed[0]![0]! |= 0x40; // claims to be a transport record: the link's tag covered the payload, so it fails
+      expect(code(() => r.transport.openMessage(concat(...authed)))).toBe('POSTERN_MESSAGE_TAMPERED');
+    }
+    {
+      const { i, r } = pair();
+      const empty = i.transport.sealRelay([{ header: msg('h'), payload: [] }]);
+      empty[0]![0]! |= 0x40; // no payload: both kinds authenticate the same, the mark in the sealed headers decides
+      expect(code(() => r.transport.openMessage(concat(...empty)))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    }
+    const { r: r2, wire: w2 } = mk();
+    expect(code(() => r2.transport.openMessage(w2.subarray(0, w2.length - 1)))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    // One kind per record: the sender will not mix them, and a queue splits where the kind changes.
+    const mixed: RelayEntry[] = [{ header: msg('a'), payload: [msg('x')], transport: true }, { header: msg('b'), payload: [msg('y')] }];
+    expect(code(() => pair().i.transport.sealRelay(mixed))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    expect(relayRecordSize(mixed)).toBeNull();
+    const queue: RelayEntry[] = [true, true, false, false, false, true].map((t, k) => ({ header: msg(`m${k}`), payload: [msg('z')], transport: t }));
+    expect([relayRecordEnd(queue, 0), relayRecordEnd(queue, 2), relayRecordEnd(queue, 5)]).toEqual([2, 5, 6]);
+  });
+
   it('relay records: authentic but inconsistent sealed headers are refused (a peer with the key that lies)', () => {
     const entry = (h: string, len: number) => {
       const e = new Uint8Array(2 + h.length + 4);
@@ -384,7 +436,12 @@ describe('secure channel transport', () => {
       return e;
     };
     const payloads = msg('0123456789');
-    expect(splitRelayRecord(concat(entry('a', 4), entry('b', 6)), payloads).map((m) => text(m.payload))).toEqual(['0123', '456789']);
+    expect(splitRelayRecord(concat(entry('a', 4), entry('b', 6)), payloads, false).map((m) => text(m.payload))).toEqual(['0123', '456789']);
+    // Transport records mark every entry (payload_len's top bit); a mark that is not the record's is a lie too.
+    const T = 0x8000_0000;
+    expect(splitRelayRecord(concat(entry('a', 4 + T), entry('b', 6 + T)), payloads, true).map((m) => [text(m.payload), m.transport])).toEqual([['0123', true], ['456789', true]]);
+    expect(code(() => splitRelayRecord(concat(entry('a', 4), entry('b', 6 + T)), payloads, true))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    expect(code(() => splitRelayRecord(concat(entry('a', 4), entry('b', 6 + T)), payloads, false))).toBe('POSTERN_MESSAGE_UNEXPECTED');
     const lies: Uint8Array[] = [
       new Uint8Array(0), // no message
       concat(entry('a', 4), entry('b', 7)), // more payload than sent
@@ -393,9 +450,10 @@ describe('secure channel transport', () => {
       concat(entry('a', 10), Uint8Array.of(0)), // trailing byte
       concat(...Array.from({ length: MAX_RELAY_MESSAGES + 1 }, (_, k) => entry('a', k === 0 ? 10 : 0))), // too many messages
     ];
-    for (const h of lies) expect(code(() => splitRelayRecord(h, payloads))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    for (const h of lies) expect(code(() => splitRelayRecord(h, payloads, false))).toBe('POSTERN_MESSAGE_UNEXPECTED');
     const huge = new Uint8Array(MAX_CHANNEL_MESSAGE + 1);
-    expect(code(() => splitRelayRecord(entry('a', huge.length), huge))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    expect(code(() => splitRelayRecord(entry('a', huge.length), huge, false))).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    expect(code(() => splitRelayRecord(entry('a', huge.length + T), huge, true))).toBe('POSTERN_MESSAGE_UNEXPECTED');
   });
 
   it('seals parts exactly like the joined plaintext', () => {

@@ -1,0 +1,125 @@
+/**
+ * End-to-end channels joined by a relay that behaves like the hub (answers
+ * carry the sender's return route), with a misbehaving path in between:
+ * transport messages reach a channel unauthenticated by the links, so the
+ * channel itself must refuse a changed one, refuse one before its handshake
+ * completed, and tell the other end at once that it closed.
+ */
+import { describe, expect, it } from 'vitest';
+import { PortalChannel } from '../../../agent/channel/portal-channel.ts';
+import type { PosternError } from '../../../protocol/errors.ts';
+import { concat } from '../../../protocol/bytes.ts';
+import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
+
+interface Sent {
+  from: 'a' | 'b';
+  length: number;
+  transport: boolean;
+}
+
+/** What the path does to a message: deliver it (possibly changed, possibly with another kind), or drop it. */
+type Path = (m: Uint8Array, transport: boolean, from: 'a' | 'b', n: number) => { m: Uint8Array; transport: boolean } | undefined;
+
+function joined(path: Path = (m, transport) => ({ m, transport })) {
+  const auth = makeAuthority();
+  const parties = { a: makeParty(), b: makeParty() };
+  const sent: Sent[] = [];
+  const closed: Partial<Record<'a' | 'b', { code: string | undefined; at: number }>> = {};
+  const ends: Partial<Record<'a' | 'b', PortalChannel>> = {};
+  const established: Partial<Record<'a' | 'b', boolean>> = {};
+  const make = (who: 'a' | 'b', remoteRoute: string[]) =>
+    new PortalChannel({
+      initiator: who === 'a',
+      local: parties[who].local([auth.issue(parties[who].identifier, { role: who })]),
+      trust: trust(auth),
+      remoteRoute,
+      keepaliveMs: 60_000,
+      send: (onward, ret, parts, transport) => {
+        const m = concat(...parts);
+        const n = sent.push({ from: who, length: m.length, transport });
+        const out = path(m, transport, who, n - 1);
+        if (out === undefined) return;
+        const hop = who === 'a' ? 'link:a' : 'link:b';
+        setImmediate(() => {
+          if (who === 'a' && onward[0] === 'relay:r') ends.b ??= make('b', [hop, ...ret]);
+          ends[who === 'a' ? 'b' : 'a']?.receive(out.m, [hop, ...ret], out.transport);
+        });
+      },
+      onEstablished: () => (established[who] = true),
+      onClose: (_ch, err?: PosternError) => (closed[who] = { code: err?.code, at: Date.now() }),
+    });
+  ends.a = make('a', ['relay:r', 'listener']);
+  ends.a.start();
+  return { ends, sent, closed, established };
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const t = Date.now();
+  while (!cond()) {
+    if (Date.now() - t > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('end-to-end channel over an unauthenticated path', () => {
+  it('sends handshake messages for the links to authenticate and only transport messages without', async () => {
+    const j = joined();
+    await until(() => j.established.a === true && j.established.b === true);
+    j.ends.a!.mux.ping(7);
+    await until(() => j.sent.length === 5);
+    expect(j.sent.map((s) => [s.from, s.transport])).toEqual([
+      ['a', false],
+      ['b', false],
+      ['a', false],
+      ['a', true],
+      ['b', true],
+    ]);
+  });
+
+  it('a transport message changed on the way closes the receiving end, which tells the sender at once', async () => {
+    const j = joined((m, transport, from) => {
+      if (transport && from === 'a') m[m.length - 1]! ^= 1;
+      return { m, transport };
+    });
+    await until(() => j.established.a === true && j.established.b === true);
+    const t0 = Date.now();
+    j.ends.a!.mux.ping(7);
+    await until(() => j.closed.a !== undefined && j.closed.b !== undefined);
+    expect(j.closed.b!.code).toBe('POSTERN_MESSAGE_TAMPERED');
+    expect(j.closed.a!.code).toBe('POSTERN_PEER_CLOSED');
+    // Through the notice, not the keepalive (60 s here).
+    expect(j.closed.a!.at - t0).toBeLessThan(2000);
+    const notice = j.sent.filter((s) => s.from === 'b').at(-1)!;
+    expect(notice).toEqual({ from: 'b', length: 0, transport: false });
+    // The end that was told does not answer the notice.
+    expect(j.sent.filter((s) => s.from === 'a' && s.length === 0)).toEqual([]);
+  });
+
+  it('a handshake message arriving as a transport message is refused, and the sender told', async () => {
+    // The responder's answer, passed on as if no link had to authenticate it.
+    const j = joined((m, transport, from, n) => ({ m, transport: transport || (from === 'b' && n === 1) }));
+    await until(() => j.closed.a !== undefined && j.closed.b !== undefined);
+    expect(j.established.a).toBeUndefined();
+    expect(j.closed.a!.code).toBe('POSTERN_MESSAGE_UNEXPECTED');
+    expect(j.closed.b!.code).toBe('POSTERN_PEER_CLOSED');
+  });
+
+  it('a notice arriving as a transport message is not a notice: it is a truncated transport message', async () => {
+    const j = joined();
+    await until(() => j.established.a === true && j.established.b === true);
+    j.ends.a!.receive(new Uint8Array(0), ['link:b', j.ends.b!.address], true);
+    expect(j.closed.a!.code).toBe('POSTERN_MESSAGE_TRUNCATED');
+    await until(() => j.closed.b !== undefined);
+    expect(j.closed.b!.code).toBe('POSTERN_PEER_CLOSED');
+  });
+
+  it('closing one end closes the other at once, with no notice back', async () => {
+    const j = joined();
+    await until(() => j.established.a === true && j.established.b === true);
+    j.ends.b!.close();
+    await until(() => j.closed.a !== undefined);
+    expect(j.closed.a!.code).toBe('POSTERN_PEER_CLOSED');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(j.sent.filter((s) => s.length === 0).map((s) => s.from)).toEqual(['b']);
+  });
+});
