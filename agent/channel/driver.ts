@@ -17,8 +17,8 @@ import {
 export interface DriverOptions extends SecureChannelOptions {
   /**
    * Send one raw message made of consecutive parts. `transport`: a
-   * transport message (its own AEAD authenticates it end to end), not a
-   * handshake message.
+   * transport message of this channel (sealed by it), not a handshake
+   * message.
    */
   sendRaw: (parts: Uint8Array[], transport: boolean) => void;
   onEstablished?: (peer: PeerInfo) => void;
@@ -30,7 +30,7 @@ export interface DriverOptions extends SecureChannelOptions {
    * arrive in order.
    */
   onMessage?: (plaintext: Uint8Array, relayed?: Uint8Array, transport?: boolean) => void;
-  /** Accept relay records (route headers sealed, payloads authenticated): node↔hub links only. */
+  /** Accept relay records (route headers sealed, payloads sent as they are, §7): node↔hub links only. */
   allowRelay?: boolean;
   onClose?: (error?: PosternError) => void;
   handshakeTimeoutMs?: number;
@@ -75,7 +75,7 @@ export class ChannelDriver {
    * message), so only an established channel may take it, and its own AEAD
    * decides: handshake messages always come authenticated by every link.
    */
-  receiveRaw(msg: Uint8Array, transport = false): void {
+  receiveRaw(msg: Uint8Array, transport: boolean): void {
     if (this.closed) return;
     this.guard(() => {
       if (transport && this.transport === undefined) {
@@ -122,6 +122,7 @@ export class ChannelDriver {
   sendRelay(entries: readonly RelayEntry[]): void {
     if (this.closed) throw new PosternError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     if (this.transport === undefined) throw new PosternError('POSTERN_CHANNEL_NOT_READY', 'secure channel is not established yet');
+    // A link's own transport message (its headers sealed here), not one of an end-to-end channel.
     this.o.sendRaw(this.transport.sealRelay(entries), true);
   }
 

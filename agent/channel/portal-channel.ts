@@ -188,16 +188,18 @@ export class PortalChannel {
    * checked by this channel alone). An empty message that the links did
    * authenticate is the close notice: the peer closed its end.
    */
-  receive(payload: Uint8Array, ret: string[], transport = false): void {
+  receive(payload: Uint8Array, ret: string[], transport: boolean): void {
+    if (payload.length === 0 && !transport) {
+      // Only from the peer's own address: a notice cannot close a channel for anyone else.
+      if (this.routeLearned && !sameRoute(ret, this.remoteRoute)) return;
+      this.peerClosed = true;
+      this.close(new PosternError('POSTERN_PEER_CLOSED', 'the other node closed the secure channel', 'its log says why; the next connection opens a new channel'));
+      return;
+    }
     if (!this.routeLearned) {
       // The responder's first answer tells us its address behind the relay.
       this.remoteRoute = ret;
       this.routeLearned = true;
-    }
-    if (payload.length === 0 && !transport) {
-      this.peerClosed = true;
-      this.close(new PosternError('POSTERN_PEER_CLOSED', 'the other node closed the secure channel', 'its log says why; the next connection opens a new channel'));
-      return;
     }
     this.driver.receiveRaw(payload, transport);
   }
@@ -221,4 +223,8 @@ export class PortalChannel {
   close(error?: PosternError): void {
     this.driver.close(error);
   }
+}
+
+function sameRoute(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

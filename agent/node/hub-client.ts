@@ -200,7 +200,8 @@ export class HubClient {
       return;
     }
     if (msg.onward.length === 1 && msg.onward[0] === RPC_ADDRESS) {
-      this.rpcResponse(msg.payload);
+      // The hub's own answers have no return route; anything forwarded carries the sender's link.
+      if (msg.ret.length === 0) this.rpcResponse(msg.payload);
       return;
     }
     this.o.onRouted(msg, transport);

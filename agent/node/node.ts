@@ -34,6 +34,16 @@ import {
 
 export const HUB_ERROR_ADDRESS = 'hub-error';
 export const PEER_GONE_ADDRESS = 'peer-gone';
+
+/** Channel failures that mean a message was changed, replayed or forged on the way (or a broken peer). */
+const SUSPICIOUS_CLOSE = new Set([
+  'POSTERN_MESSAGE_TAMPERED',
+  'POSTERN_MESSAGE_TRUNCATED',
+  'POSTERN_MESSAGE_UNEXPECTED',
+  'POSTERN_MESSAGE_OUT_OF_ORDER',
+  'POSTERN_REPLAY',
+  'POSTERN_MUX_PROTOCOL',
+]);
 const MAX_CHANNELS = 1024;
 
 export interface NodeOptions {
@@ -285,10 +295,10 @@ export class PosternNode {
       return;
     }
     if (to === LISTENER_ADDRESS) {
-      // A channel starts with a handshake message, which every link authenticates.
-      if (transport || this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
+      // A channel starts with a handshake message, which every link authenticates (and is never empty).
+      if (transport || m.payload.length === 0 || this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
       const ch = this.newChannel(false, m.ret);
-      ch.receive(m.payload, m.ret);
+      ch.receive(m.payload, m.ret, false);
       return;
     }
     const ch = this.channels.get(to);
@@ -326,8 +336,10 @@ export class PosternNode {
       },
       onClose: (c, err) => {
         this.channels.delete(c.address);
-        if (!initiator && err !== undefined && err.code !== 'POSTERN_LINK_CLOSED') {
-          this.log(`secure channel ${c.peer?.identifier ?? '(unauthenticated)'} closed: ${err.message}`);
+        // The responder logs every close with a reason; the initiator (whose streams report it) those
+        // that point at a changed or misbehaving path, which only the channel itself can see.
+        if (err !== undefined && err.code !== 'POSTERN_LINK_CLOSED' && (!initiator || SUSPICIOUS_CLOSE.has(err.code))) {
+          this.log(`secure channel ${initiator ? 'to' : 'from'} ${c.peer?.identifier ?? '(unauthenticated)'} closed: ${err.message} (${err.code})`);
         }
       },
     });

@@ -126,7 +126,7 @@ export class TcpLink {
       const hold = owned ? new FrameHold(new Uint8Array(frame.buffer, 0, frame.buffer.byteLength)) : undefined;
       this.ownedFrame = hold;
       try {
-        this.driver.receiveRaw(frame);
+        this.driver.receiveRaw(frame, false);
       } finally {
         this.ownedFrame = undefined;
         hold?.drop();

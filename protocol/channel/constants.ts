@@ -1,7 +1,13 @@
 /** Secure channel constants. Spec values first, then tunables with defaults. */
 
-/** Prologue mixed into every Postern handshake (binds the protocol version). */
-export const PROLOGUE = new TextEncoder().encode('postern/v1/secure-channel');
+/**
+ * Prologue mixed into every Postern handshake: it binds the wire format's
+ * version, so peers of different versions fail at the handshake (message 2
+ * does not authenticate) instead of later, on a message they read otherwise.
+ * v2: relay records of two kinds (transport records, PROTOCOL.md §7).
+ */
+export const PROLOGUE_TEXT = 'postern/v2/secure-channel';
+export const PROLOGUE = new TextEncoder().encode(PROLOGUE_TEXT);
 export const DEFAULT_PROTOCOL = 'Noise_XX_25519_AESGCM_SHA256';
 export const SUPPORTED_PROTOCOLS = ['Noise_XX_25519_AESGCM_SHA256', 'Noise_XX_25519_ChaChaPoly_SHA256'] as const;
 export type ChannelProtocol = (typeof SUPPORTED_PROTOCOLS)[number];

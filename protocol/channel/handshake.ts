@@ -20,7 +20,7 @@ import { HandshakeState, type KeyPair, type StaticKey } from '../noise/handshake
 import { identifierOf } from '../identity/identifier.ts';
 import { verifyAttestation } from '../identity/attestation.ts';
 import { verifyCredential, type Credential } from '../credential/credential.ts';
-import { DEFAULT_PROTOCOL, DEFAULT_REKEY_INTERVAL, PROLOGUE, SUPPORTED_PROTOCOLS, type ChannelProtocol } from './constants.ts';
+import { DEFAULT_PROTOCOL, DEFAULT_REKEY_INTERVAL, PROLOGUE, PROLOGUE_TEXT, SUPPORTED_PROTOCOLS, type ChannelProtocol } from './constants.ts';
 import { decodePayload, encodePayload } from './payload.ts';
 import { TransportState } from './transport.ts';
 
@@ -194,7 +194,16 @@ export class SecureChannelHandshake {
   receive(message: Uint8Array): HandshakeResult {
     if (this.done) refuse('POSTERN_HANDSHAKE_FAILED', 'handshake already complete');
     if (this.initiator && !this.started) refuse('POSTERN_HANDSHAKE_FAILED', 'initiator must start() first');
-    const payload = this.hs.readMessage(message);
+    let payload: Uint8Array;
+    try {
+      payload = this.hs.readMessage(message);
+    } catch (e) {
+      // Message 2 is the first one keyed by both sides' inputs, the prologue included.
+      if (this.initiator && e instanceof PosternError && e.code === 'POSTERN_HANDSHAKE_FAILED' && /did not authenticate/.test(e.message)) {
+        throw new PosternError(e.code, e.message, `a peer of another Postern protocol version (this side speaks ${PROLOGUE_TEXT}) fails this way; upgrade the older side`);
+      }
+      throw e;
+    }
     if (this.initiator) {
       // message 2 from the responder: verify, then send message 3.
       this.peer = verifyPeer(payload, this.hs.remoteStatic()!, this.o.trust, this.crypto);

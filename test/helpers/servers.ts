@@ -96,6 +96,95 @@ export async function scanningProxy(targetPort: number, marker: Buffer): Promise
   return { server, port: await listen(server), seen: () => seen, bytes: () => total };
 }
 
+type RecordKind = 'transport' | 'authenticated';
+type RecordCounts = Record<RecordKind, number>;
+
+/**
+ * A TCP proxy in front of the hub that follows the link framing (u32 length
+ * ‖ body) both ways, counts relay records by kind, and, when armed, flips
+ * the last byte of the next node → hub record of the chosen kind: a
+ * transport record (payloads the link does not authenticate) or an
+ * authenticated one. An attacker on the path, without any key.
+ */
+export async function tamperingProxy(targetPort: number): Promise<{
+  server: Server;
+  port: number;
+  arm: (kind: RecordKind) => void;
+  flipped: () => number;
+  records: () => { up: RecordCounts; down: RecordCounts };
+}> {
+  let armed: RecordKind | undefined;
+  let flipped = 0;
+  const counts = { up: { transport: 0, authenticated: 0 }, down: { transport: 0, authenticated: 0 } };
+  /** Follows one direction's frames; the first `handshake` frames are handshake messages (no kind). */
+  const follower = (handshake: number, count: RecordCounts, tamper: boolean) => {
+    let frames = 0;
+    const header = Buffer.alloc(4);
+    let headerGot = 0;
+    let left = 0;
+    let first = false;
+    let kind: RecordKind | undefined;
+    return (d: Buffer) => {
+      let o = 0;
+      while (o < d.length) {
+        if (left === 0) {
+          header[headerGot++] = d[o++]!;
+          if (headerGot === 4) {
+            headerGot = 0;
+            left = header.readUInt32BE(0);
+            first = true;
+          }
+          continue;
+        }
+        if (first) {
+          first = false;
+          const b = d[o]!;
+          kind = frames < handshake || (b & 0x80) === 0 ? undefined : (b & 0x40) !== 0 ? 'transport' : 'authenticated';
+          if (kind !== undefined) count[kind]++;
+        }
+        const k = Math.min(left, d.length - o);
+        o += k;
+        left -= k;
+        if (left === 0) {
+          frames++;
+          if (tamper && armed !== undefined && kind === armed) {
+            d[o - 1]! ^= 1;
+            armed = undefined;
+            flipped++;
+          }
+        }
+      }
+    };
+  };
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    // Up: handshake messages 1 and 3; down: message 2.
+    const up = follower(2, counts.up, true);
+    const down = follower(1, counts.down, false);
+    client.on('data', (d: Buffer) => {
+      up(d);
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      down(d);
+      client.write(d);
+    });
+    client.on('end', () => upstream.end());
+    upstream.on('end', () => client.end());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  return {
+    server,
+    port: await listen(server),
+    arm: (k) => (armed = k),
+    flipped: () => flipped,
+    records: () => ({ up: { ...counts.up }, down: { ...counts.down } }),
+  };
+}
+
 /** Everything a readable stream (socket, duplex) delivers until its end. */
 export function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {

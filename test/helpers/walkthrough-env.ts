@@ -27,10 +27,12 @@ export class Project {
     return { ...this.extraEnv, POSTERN_HOME: this.homes.get(who)! };
   }
 
-  async startHub(extra: string[] = []): Promise<void> {
+  /** `front`: something listening in front of the hub (a proxy to hubPort); tickets then name its port. */
+  async startHub(extra: string[] = [], front?: (hubPort: number) => Promise<number>): Promise<void> {
     this.hubPort = await freePort();
-    await cliOk(['hub', 'init', '--dir', join(this.root, 'hub'), '--listen', `127.0.0.1:${this.hubPort}`], this.env('vendor'));
-    this.hubArgs = extra;
+    const advertised = front === undefined ? this.hubPort : await front(this.hubPort);
+    await cliOk(['hub', 'init', '--dir', join(this.root, 'hub'), '--listen', `127.0.0.1:${advertised}`], this.env('vendor'));
+    this.hubArgs = front === undefined ? extra : [...extra, '--listen', `127.0.0.1:${this.hubPort}`];
     await this.restartHub();
   }
 

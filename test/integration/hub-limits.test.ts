@@ -16,7 +16,10 @@ import { HubClient } from '../../agent/node/hub-client.ts';
 import { loadOrCreateIdentity } from '../../agent/node/identity.ts';
 import { MemoryVault } from '../../protocol/vault/index.ts';
 import { identifierOf } from '../../protocol/identity/index.ts';
-import { loadAdminProject } from '../../vendor-side/admin/project.ts';
+import { cliIdentity, loadAdminProject } from '../../vendor-side/admin/project.ts';
+import { decodeTicket } from '../../protocol/ticket/index.ts';
+import type { RoutedMessage } from '../../protocol/routing/index.ts';
+import type { NodeIdentity } from '../../agent/node/identity.ts';
 import { frameHeader } from '../../agent/transport/frame-decoder.ts';
 import type { PosternError } from '../../protocol/errors.ts';
 
@@ -143,6 +146,47 @@ describe('hub limits against misbehaving peers', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(lines.join('\n')).toMatch(/closed: frame length 70000 outside 1\.\.65535/);
     client.stop();
+  });
+
+  it('forwards to a node\'s listener and channels only: a member aiming at its other addresses is cut off', async () => {
+    const admin = loadAdminProject(join(root, 'admin'));
+    const info = { project: admin.project, routes: [`tcp:127.0.0.1:${port}`], hubIdentifier: identifierOf(hub.identity.publicKey), authorityPublicKey: admin.authorityPublicKey };
+    const client = (identity: NodeIdentity, credentials: Uint8Array[], onRouted: (m: RoutedMessage) => void = () => {}) =>
+      new HubClient({ hub: info, identity, credentials: () => credentials, onRouted, backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const started = async (c: HubClient) => {
+      c.start();
+      await c.waitConnected(true);
+      return c;
+    };
+    const asAdmin = () => started(client(cliIdentity(join(root, 'admin')), [admin.credential]));
+    const minter = await asAdmin();
+    const t = await minter.request('authority', { op: 'create-ticket', expiresIn: 600, usageCount: 1, attributes: {}, relay: 'victim', enroller: false });
+    minter.stop();
+    const got: RoutedMessage[] = [];
+    const victim = await started(client(loadOrCreateIdentity(new MemoryVault()), [], (m) => got.push(m)));
+    await victim.request('authority', { op: 'enroll', secret: Buffer.from(decodeTicket(String(t['ticket'])).secret).toString('hex') });
+    await victim.request('relays', { op: 'create-relay', name: 'victim' });
+    // A forged answer to the victim's requests, sealed and as a relay message; and a notice address.
+    const attempts: [string[], boolean][] = [
+      [['relay:victim', 'rpc'], false],
+      [['relay:victim', 'rpc'], true],
+      [['relay:victim', 'peer-gone'], false],
+      [['relay:victim', 'listener', 'rpc'], false],
+    ];
+    for (const [onward, relay] of attempts) {
+      const attacker = await asAdmin();
+      const socket = (attacker as unknown as { link: { socket: Socket } }).link.socket;
+      const closed = closedWithin(socket, 2000);
+      attacker.sendRouted(onward, ['rpc'], [new TextEncoder().encode(JSON.stringify({ id: 1, ok: true }))], relay);
+      await closed;
+      attacker.stop();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.join('\n').match(/forwarding to .* refused: only a node's listener or channels; closing/g)?.length).toBe(attempts.length);
+    expect(got).toEqual([]);
+    // The victim kept its link all along, and still answers.
+    await expect(victim.request('hub', { op: 'ping' })).resolves.toMatchObject({ ok: true });
+    victim.stop();
   });
 
   it('never logs a ticket secret', () => {

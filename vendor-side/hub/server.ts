@@ -21,6 +21,11 @@ import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.ts';
 import { hubPaths, readHubFile } from './project.ts';
 
 export const PEER_GONE_ADDRESS = 'peer-gone';
+
+/** A node's addresses that other nodes may reach through the hub: its listener and its channels. */
+function isChannelAddress(a: string): boolean {
+  return a === 'listener' || a.startsWith('ch-');
+}
 const RELAY_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const MAX_REQUEST = 64 * 1024;
 
@@ -196,13 +201,17 @@ export class Hub {
     let m: RoutedMessage;
     try {
       m = decodeRouted(plaintext);
+      const hop = m.onward[0] ?? '';
+      const forwarded = hop.startsWith('relay:') || hop.startsWith('link:');
       if (relayed !== undefined) {
         // Relay messages only carry end-to-end traffic to forward, never requests to the hub.
-        const hop = m.onward[0] ?? '';
-        if (m.payload.length !== 0 || !(hop.startsWith('relay:') || hop.startsWith('link:'))) {
-          throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${hop}`);
-        }
+        if (m.payload.length !== 0 || !forwarded) throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${hop}`);
         m.payload = relayed;
+      }
+      // What is forwarded goes to a node's end-to-end channels only: never to its other addresses
+      // (answers from the hub, notices), which it must be able to take as the hub's own word.
+      if (forwarded && !(m.onward.length === 2 && isChannelAddress(m.onward[1]!))) {
+        throw new PosternError('POSTERN_ROUTE_INVALID', `forwarding to ${m.onward.slice(1).join(' → ') || 'nothing'} refused: only a node's listener or channels`);
       }
     } catch (e) {
       this.log(`link ${st.id}: ${(e as Error).message}; closing`);

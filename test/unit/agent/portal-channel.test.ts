@@ -113,6 +113,17 @@ describe('end-to-end channel over an unauthenticated path', () => {
     expect(j.closed.b!.code).toBe('POSTERN_PEER_CLOSED');
   });
 
+  it('a notice from any other address is ignored', async () => {
+    const j = joined();
+    await until(() => j.established.a === true && j.established.b === true);
+    j.ends.a!.receive(new Uint8Array(0), ['link:x', j.ends.b!.address], false);
+    j.ends.a!.receive(new Uint8Array(0), ['link:b', 'ch-0000000000000000'], false);
+    j.ends.b!.receive(new Uint8Array(0), ['link:a'], false);
+    j.ends.a!.mux.ping(1);
+    await until(() => j.sent.filter((s) => s.from === 'b' && s.transport).length === 1);
+    expect(j.closed).toEqual({});
+  });
+
   it('closing one end closes the other at once, with no notice back', async () => {
     const j = joined();
     await until(() => j.established.a === true && j.established.b === true);

@@ -20,6 +20,8 @@ import {
   type SecureChannelOptions,
 } from '../../../protocol/channel/index.ts';
 import { splitRelayRecord } from '../../../protocol/channel/transport.ts';
+import { encodePayload } from '../../../protocol/channel/payload.ts';
+import { HandshakeState } from '../../../protocol/noise/handshake-state.ts';
 import { concat, equal } from '../../../protocol/bytes.ts';
 import { PosternError } from '../../../protocol/errors.ts';
 import { codeOf } from '../../helpers/errors.ts';
@@ -96,6 +98,38 @@ describe('secure channel handshake', () => {
           }),
         ).toThrow(PosternError);
       }
+    }
+  });
+
+  it('a peer of another wire version (prologue) fails at message 2, with a hint saying so', () => {
+    const auth = makeAuthority();
+    const A = makeParty();
+    const B = makeParty();
+    const i = new SecureChannelHandshake({ initiator: true, local: A.local([auth.issue(A.identifier, {})]), trust: trust(auth) });
+    for (const version of ['v1', 'v2']) {
+      const r = new HandshakeState({
+        crypto: nodeCrypto,
+        protocolName: 'Noise_XX_25519_AESGCM_SHA256',
+        initiator: false,
+        prologue: new TextEncoder().encode(`postern/${version}/secure-channel`),
+        s: { secretKey: B.staticSecret, publicKey: B.staticPublicKey },
+      });
+      const i2 = version === 'v1' ? i : new SecureChannelHandshake({ initiator: true, local: A.local([auth.issue(A.identifier, {})]), trust: trust(auth) });
+      r.readMessage(i2.start());
+      const m2 = r.writeMessage(encodePayload({ identityPublicKey: B.identityPublicKey, attestation: B.attestation, credentials: [auth.issue(B.identifier, {})] }));
+      if (version === 'v2') {
+        expect(i2.receive(m2).reply).toBeDefined();
+        continue;
+      }
+      let err: unknown;
+      try {
+        i2.receive(m2);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(PosternError);
+      expect((err as PosternError).code).toBe('POSTERN_HANDSHAKE_FAILED');
+      expect((err as PosternError).hint).toMatch(/another Postern protocol version .*postern\/v2\/secure-channel/);
     }
   });
 
