@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { cli, cliOk, freePort, postern, type LongRunning } from './processes.ts';
 import { controlRequest } from '../../agent/control/client.ts';
 import { nodePaths } from '../../agent/node/state.ts';
@@ -101,6 +101,18 @@ export function roundTrip(port: number, data: string, timeoutMs = 10_000): Promi
       resolve(got);
     });
     s.on('error', () => {});
+  });
+}
+
+/** A connection to an echo service that stays open: one byte echoed, then `closed` says when it ends. */
+export function openLong(port: number): Promise<{ socket: Socket; closed: Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));
+    socket.once('data', () => resolve({ socket, closed }));
+    socket.on('connect', () => socket.write('x'));
+    setTimeout(() => reject(new Error('no echo')), 10_000).unref();
   });
 }
 

@@ -4,26 +4,14 @@
  * refresh across expiry, and revocation. Bounds are stated in each test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Socket } from 'node:net';
 import { cli, cliOk, freePort } from '../helpers/processes.ts';
 import { echoService } from '../helpers/servers.ts';
-import { eventually, Project, roundTrip } from '../helpers/walkthrough-env.ts';
+import { eventually, openLong, Project, roundTrip } from '../helpers/walkthrough-env.ts';
 
 const KEEPALIVE_MS = 500;
 let p: Project;
 let echo: Awaited<ReturnType<typeof echoService>>;
 let inletEcho: number;
-
-function openLong(port: number): Promise<{ socket: Socket; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => {});
-    const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));
-    socket.once('data', () => resolve({ socket, closed }));
-    socket.on('connect', () => socket.write('x'));
-    setTimeout(() => reject(new Error('no echo')), 10_000).unref();
-  });
-}
 
 async function works(port: number): Promise<boolean> {
   return (await roundTrip(port, 'ping', 3000)) === 'ping';

@@ -8,9 +8,8 @@
  * hub refuses the record and closes that node's link.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Socket } from 'node:net';
 import { echoService, tamperingProxy } from '../helpers/servers.ts';
-import { eventually, Project, roundTrip } from '../helpers/walkthrough-env.ts';
+import { eventually, openLong, Project, roundTrip } from '../helpers/walkthrough-env.ts';
 
 /** Long enough that closing through a keepalive (3 intervals) could not pass for closing at once. */
 const KEEPALIVE_MS = 20_000;
@@ -18,17 +17,6 @@ let p: Project;
 let echo: Awaited<ReturnType<typeof echoService>>;
 let proxy: Awaited<ReturnType<typeof tamperingProxy>>;
 let inlet: number;
-
-function openLong(port: number): Promise<{ socket: Socket; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => {});
-    const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));
-    socket.once('data', () => resolve({ socket, closed }));
-    socket.on('connect', () => socket.write('x'));
-    setTimeout(() => reject(new Error('no echo')), 10_000).unref();
-  });
-}
 
 beforeAll(async () => {
   echo = await echoService();
