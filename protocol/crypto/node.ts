@@ -212,11 +212,11 @@ const HASH: Record<HashName, { algo: string; hashLen: number; blockLen: number }
 function nodeHash(name: HashName): HashFunction {
   const { algo, hashLen, blockLen } = HASH[name];
   const oneShot = (data: Uint8Array) => u8(hash(algo, data, 'buffer'));
-  /** The parts after `reserve` bytes left for the caller, in memory of its own (never Node's shared pool). */
+  /** The parts one after the other, after `reserve` bytes left for the caller: in the scratch buffer when they fit. */
   const joined = (reserve: number, parts: readonly Uint8Array[]) => {
     let n = reserve;
     for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
+    const out = n <= SCRATCH ? scratch.inner.subarray(0, n) : new Uint8Array(n);
     let o = reserve;
     for (const p of parts) {
       out.set(p, o);
@@ -228,12 +228,19 @@ function nodeHash(name: HashName): HashFunction {
     name,
     hashLen,
     blockLen,
-    digest: (...parts) => oneShot(parts.length === 1 ? parts[0]! : joined(0, parts)),
+    digest(...parts) {
+      if (parts.length === 1) return oneShot(parts[0]!);
+      const all = joined(0, parts);
+      const out = oneShot(all);
+      all.fill(0);
+      return out;
+    },
     hmac(key, ...parts) {
       const k = key.length > blockLen ? oneShot(key) : key;
-      // The padded key and the HKDF input (a DH output) are secrets: own buffers, wiped after use.
+      // The padded key and the HKDF input (a DH output) are secrets: buffers of this module's own,
+      // reused (a fresh typed array this size costs more than the hashing) and wiped after use.
       const inner = joined(blockLen, parts);
-      const outer = new Uint8Array(blockLen + hashLen);
+      const outer = scratch.outer.subarray(0, blockLen + hashLen);
       for (let i = 0; i < blockLen; i++) {
         const b = i < k.length ? k[i]! : 0;
         inner[i] = b ^ 0x36;
@@ -247,6 +254,11 @@ function nodeHash(name: HashName): HashFunction {
     },
   };
 }
+
+/** HMAC inputs up to this size (Noise's are about a hundred bytes) use the scratch buffers below. */
+const SCRATCH = 1024;
+/** Synchronous use only, never across a call out: nothing else runs while an HMAC is computed. */
+const scratch = { inner: new Uint8Array(SCRATCH), outer: new Uint8Array(128) };
 
 const hashes = { SHA256: nodeHash('SHA256'), BLAKE2s: nodeHash('BLAKE2s') };
 
