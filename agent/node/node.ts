@@ -295,8 +295,10 @@ export class PosternNode {
       return;
     }
     if (to === LISTENER_ADDRESS) {
-      // A channel starts with a handshake message, which every link authenticates (and is never empty).
-      if (transport || m.payload.length === 0 || this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
+      // A channel starts with a handshake message, which every link authenticates (and is never empty),
+      // from another node's channel through the hub: its answers go back there and nowhere else.
+      const from = m.ret.length === 2 && m.ret[0]!.startsWith('link:') && m.ret[1]!.startsWith('ch-');
+      if (transport || !from || m.payload.length === 0 || this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
       const ch = this.newChannel(false, m.ret);
       ch.receive(m.payload, m.ret, false);
       return;

@@ -200,7 +200,11 @@ export class SecureChannelHandshake {
     } catch (e) {
       // Message 2 is the first one keyed by both sides' inputs, the prologue included.
       if (this.initiator && e instanceof PosternError && e.code === 'POSTERN_HANDSHAKE_FAILED' && /did not authenticate/.test(e.message)) {
-        throw new PosternError(e.code, e.message, `a peer of another Postern protocol version (this side speaks ${PROLOGUE_TEXT}) fails this way; upgrade the older side`);
+        throw new PosternError(
+          e.code,
+          e.message,
+          `a peer of another Postern protocol version (this side speaks ${PROLOGUE_TEXT}) or configured for another Noise protocol (this side: ${this.protocol}) fails this way, as does a message changed on the way; upgrade the older side`,
+        );
       }
       throw e;
     }

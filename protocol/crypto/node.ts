@@ -231,26 +231,35 @@ function nodeHash(name: HashName): HashFunction {
     digest(...parts) {
       if (parts.length === 1) return oneShot(parts[0]!);
       const all = joined(0, parts);
-      const out = oneShot(all);
-      all.fill(0);
-      return out;
+      try {
+        return oneShot(all);
+      } finally {
+        all.fill(0);
+      }
     },
     hmac(key, ...parts) {
       const k = key.length > blockLen ? oneShot(key) : key;
       // The padded key and the HKDF input (a DH output) are secrets: buffers of this module's own,
-      // reused (a fresh typed array this size costs more than the hashing) and wiped after use.
+      // reused (a fresh typed array this size costs more than the hashing) and wiped after use,
+      // whatever happens.
       const inner = joined(blockLen, parts);
       const outer = scratch.outer.subarray(0, blockLen + hashLen);
-      for (let i = 0; i < blockLen; i++) {
-        const b = i < k.length ? k[i]! : 0;
-        inner[i] = b ^ 0x36;
-        outer[i] = b ^ 0x5c;
+      let innerHash: Uint8Array | undefined;
+      try {
+        for (let i = 0; i < blockLen; i++) {
+          const b = i < k.length ? k[i]! : 0;
+          inner[i] = b ^ 0x36;
+          outer[i] = b ^ 0x5c;
+        }
+        innerHash = oneShot(inner);
+        outer.set(innerHash, blockLen);
+        return oneShot(outer);
+      } finally {
+        inner.fill(0);
+        outer.fill(0);
+        innerHash?.fill(0);
+        if (k !== key) k.fill(0);
       }
-      outer.set(oneShot(inner), blockLen);
-      const mac = oneShot(outer);
-      inner.fill(0);
-      outer.fill(0);
-      return mac;
     },
   };
 }
@@ -258,7 +267,10 @@ function nodeHash(name: HashName): HashFunction {
 /** HMAC inputs up to this size (Noise's are about a hundred bytes) use the scratch buffers below. */
 const SCRATCH = 1024;
 /** Synchronous use only, never across a call out: nothing else runs while an HMAC is computed. */
-const scratch = { inner: new Uint8Array(SCRATCH), outer: new Uint8Array(128) };
+const scratch = {
+  inner: new Uint8Array(SCRATCH),
+  outer: new Uint8Array(Math.max(...Object.values(HASH).map((h) => h.blockLen + h.hashLen))),
+};
 
 const hashes = { SHA256: nodeHash('SHA256'), BLAKE2s: nodeHash('BLAKE2s') };
 

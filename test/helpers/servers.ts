@@ -109,11 +109,13 @@ type RecordCounts = Record<RecordKind, number>;
 export async function tamperingProxy(targetPort: number): Promise<{
   server: Server;
   port: number;
-  arm: (kind: RecordKind) => void;
+  /** Flip the last byte of the next node → hub record of this kind whose frame is at least `minBytes` long. */
+  arm: (kind: RecordKind, minBytes?: number) => void;
   flipped: () => number;
   records: () => { up: RecordCounts; down: RecordCounts };
 }> {
   let armed: RecordKind | undefined;
+  let armedMin = 0;
   let flipped = 0;
   const counts = { up: { transport: 0, authenticated: 0 }, down: { transport: 0, authenticated: 0 } };
   /** Follows one direction's frames; the first `handshake` frames are handshake messages (no kind). */
@@ -124,6 +126,7 @@ export async function tamperingProxy(targetPort: number): Promise<{
     let left = 0;
     let first = false;
     let kind: RecordKind | undefined;
+    let size = 0;
     return (d: Buffer) => {
       let o = 0;
       while (o < d.length) {
@@ -132,6 +135,7 @@ export async function tamperingProxy(targetPort: number): Promise<{
           if (headerGot === 4) {
             headerGot = 0;
             left = header.readUInt32BE(0);
+            size = left;
             first = true;
           }
           continue;
@@ -147,7 +151,7 @@ export async function tamperingProxy(targetPort: number): Promise<{
         left -= k;
         if (left === 0) {
           frames++;
-          if (tamper && armed !== undefined && kind === armed) {
+          if (tamper && armed !== undefined && kind === armed && size >= armedMin) {
             d[o - 1]! ^= 1;
             armed = undefined;
             flipped++;
@@ -179,7 +183,10 @@ export async function tamperingProxy(targetPort: number): Promise<{
   return {
     server,
     port: await listen(server),
-    arm: (k) => (armed = k),
+    arm: (k, minBytes = 0) => {
+      armed = k;
+      armedMin = minBytes;
+    },
     flipped: () => flipped,
     records: () => ({ up: { ...counts.up }, down: { ...counts.down } }),
   };

@@ -166,23 +166,28 @@ describe('hub limits against misbehaving peers', () => {
     const victim = await started(client(loadOrCreateIdentity(new MemoryVault()), [], (m) => got.push(m)));
     await victim.request('authority', { op: 'enroll', secret: Buffer.from(decodeTicket(String(t['ticket'])).secret).toString('hex') });
     await victim.request('relays', { op: 'create-relay', name: 'victim' });
-    // A forged answer to the victim's requests, sealed and as a relay message; and a notice address.
-    const attempts: [string[], boolean][] = [
-      [['relay:victim', 'rpc'], false],
-      [['relay:victim', 'rpc'], true],
-      [['relay:victim', 'peer-gone'], false],
-      [['relay:victim', 'listener', 'rpc'], false],
+    // A forged answer to the victim's requests, sealed and as a relay message; a notice address; and
+    // return routes that would aim the victim's own answer at its other addresses or at nothing, so
+    // that the hub would close the victim's link for it.
+    const attempts: [string[], string[], boolean][] = [
+      [['relay:victim', 'rpc'], ['ch-0123456789abcdef'], false],
+      [['relay:victim', 'rpc'], ['ch-0123456789abcdef'], true],
+      [['relay:victim', 'peer-gone'], ['ch-0123456789abcdef'], false],
+      [['relay:victim', 'listener', 'rpc'], ['ch-0123456789abcdef'], false],
+      [['relay:victim', 'listener'], [], false],
+      [['relay:victim', 'listener'], ['ch-0123456789abcdef', 'rpc'], false],
+      [['relay:victim', 'listener'], ['rpc'], true],
     ];
-    for (const [onward, relay] of attempts) {
+    for (const [onward, ret, relay] of attempts) {
       const attacker = await asAdmin();
       const socket = (attacker as unknown as { link: { socket: Socket } }).link.socket;
       const closed = closedWithin(socket, 2000);
-      attacker.sendRouted(onward, ['rpc'], [new TextEncoder().encode(JSON.stringify({ id: 1, ok: true }))], relay);
+      attacker.sendRouted(onward, ret, [new TextEncoder().encode(JSON.stringify({ id: 1, ok: true }))], relay);
       await closed;
       attacker.stop();
     }
     await new Promise((r) => setTimeout(r, 50));
-    expect(lines.join('\n').match(/forwarding to .* refused: only a node's listener or channels; closing/g)?.length).toBe(attempts.length);
+    expect(lines.join('\n').match(/forwarding (to|with return route) .* refused: only (a node's listener or channels|the sender's channel); closing/g)?.length).toBe(attempts.length);
     expect(got).toEqual([]);
     // The victim kept its link all along, and still answers.
     await expect(victim.request('hub', { op: 'ping' })).resolves.toMatchObject({ ok: true });

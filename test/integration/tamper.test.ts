@@ -13,6 +13,8 @@ import { eventually, openLong, Project, roundTrip } from '../helpers/walkthrough
 
 /** Long enough that closing through a keepalive (3 intervals) could not pass for closing at once. */
 const KEEPALIVE_MS = 20_000;
+/** Data to change on the way: its record is larger than any keepalive's. */
+const LARGE = 'changed on the way '.repeat(100);
 let p: Project;
 let echo: Awaited<ReturnType<typeof echoService>>;
 let proxy: Awaited<ReturnType<typeof tamperingProxy>>;
@@ -52,9 +54,10 @@ describe('an attacker on the path', () => {
     const { socket, closed } = await openLong(inlet);
     const reconnects = (who: string) => (p.log(who, who).match(/hub link down/g) ?? []).length;
     const before = { vendor: reconnects('vendor'), acme: reconnects('acme') };
-    proxy.arm('transport');
+    // Larger than any keepalive, so that only this message can be the one changed.
+    proxy.arm('transport', LARGE.length);
     const t0 = Date.now();
-    socket.write('changed on the way');
+    socket.write(LARGE);
     const end = await closed;
     expect(proxy.flipped()).toBe(1);
     // The notice, not the keepalive (which would take 3 × 20 s).
@@ -72,8 +75,8 @@ describe('an attacker on the path', () => {
     // End the channel left by the last test (a changed transport message), so the next connection
     // opens a new one: its first message, an authenticated record, is the one changed this time.
     const { socket, closed } = await openLong(inlet);
-    proxy.arm('transport');
-    socket.write('close this channel');
+    proxy.arm('transport', LARGE.length);
+    socket.write(LARGE);
     await closed;
     expect(refused()).toBe(before);
     proxy.arm('authenticated');

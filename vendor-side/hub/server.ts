@@ -208,10 +208,16 @@ export class Hub {
         if (m.payload.length !== 0 || !forwarded) throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${hop}`);
         m.payload = relayed;
       }
-      // What is forwarded goes to a node's end-to-end channels only: never to its other addresses
-      // (answers from the hub, notices), which it must be able to take as the hub's own word.
+      // What is forwarded goes from one node's channel to another's listener or channel, nothing
+      // else: never to a node's other addresses (answers from the hub, notices), which it must be
+      // able to take as the hub's own word; and with the sender's channel as the only return
+      // address, so that no answer the receiver sends back can be aimed anywhere else (a reply
+      // refused here would close the receiver's link, not the sender's).
       if (forwarded && !(m.onward.length === 2 && isChannelAddress(m.onward[1]!))) {
         throw new PosternError('POSTERN_ROUTE_INVALID', `forwarding to ${m.onward.slice(1).join(' → ') || 'nothing'} refused: only a node's listener or channels`);
+      }
+      if (forwarded && !(m.ret.length === 1 && m.ret[0]!.startsWith('ch-'))) {
+        throw new PosternError('POSTERN_ROUTE_INVALID', `forwarding with return route ${m.ret.join(' → ') || '(none)'} refused: only the sender's channel`);
       }
     } catch (e) {
       this.log(`link ${st.id}: ${(e as Error).message}; closing`);
