@@ -178,7 +178,9 @@ export class HubClient {
     const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.attempt, 16));
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt++;
-    this.o.log?.(`hub link down (${err?.message ?? 'closed'}); reconnecting in ${delay} ms`);
+    // The hint too: for a failed handshake it names the likely cause (e.g. another protocol version).
+    const why = err === undefined ? 'closed' : err.hint === undefined ? err.message : `${err.message}; ${err.hint}`;
+    this.o.log?.(`hub link down (${why}); reconnecting in ${delay} ms`);
     this.reconnectTimer = setTimeout(() => this.dial(), delay);
     this.reconnectTimer.unref();
   }
