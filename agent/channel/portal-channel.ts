@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { PosternError } from '../../protocol/errors.ts';
 import { MAX_CHANNEL_MESSAGE, MAX_CHANNEL_PLAINTEXT, type LocalIdentity, type PeerInfo, type TrustOptions } from '../../protocol/channel/index.ts';
 import { MuxSession, type MuxStream } from '../../protocol/mux/index.ts';
+import { CHANNEL_PREFIX } from '../../protocol/routing/index.ts';
 import { ChannelDriver } from './driver.ts';
 
-export const LISTENER_ADDRESS = 'listener';
 /** Room for frames in one channel message: a maximal DATA frame and a few small ones. */
 const MAX_BATCH = MAX_CHANNEL_PLAINTEXT - 256;
 
@@ -36,7 +36,7 @@ export interface PortalChannelOptions {
 }
 
 export class PortalChannel {
-  readonly address = `ch-${randomBytes(8).toString('hex')}`;
+  readonly address = `${CHANNEL_PREFIX}${randomBytes(8).toString('hex')}`;
   readonly initiator: boolean;
   /** Unix seconds at creation: a channel older than our latest credential is replaced. */
   readonly createdAt = Math.floor(Date.now() / 1000);

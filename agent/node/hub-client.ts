@@ -6,7 +6,7 @@
  */
 import { PosternError } from '../../protocol/errors.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
-import { decodeRouted, encodeRouteHeader, type RoutedMessage } from '../../protocol/routing/index.ts';
+import { decodeRouted, encodeRouteHeader, isChannelAddress, type RoutedMessage } from '../../protocol/routing/index.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import { TcpLink, dialLinkSocket, releaseAfterWrite } from '../transport/tcp-link.ts';
 import type { NodeIdentity } from './identity.ts';
@@ -192,7 +192,7 @@ export class HubClient {
       if (relayed !== undefined) {
         // Relay messages carry end-to-end channel traffic only, never hub answers.
         const to = msg.onward[0] ?? '';
-        if (msg.payload.length !== 0 || !(to === 'listener' || to.startsWith('ch-'))) {
+        if (msg.payload.length !== 0 || !isChannelAddress(to)) {
           throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${to}`);
         }
         msg.payload = relayed;
@@ -228,20 +228,21 @@ export class HubClient {
   }
 
   /**
-   * Send a routed message through the hub. `relay`: the parts are end-to-end
-   * ciphertext, so the link seals only the route header and sends them as
-   * they are; they must be freshly sealed buffers nothing else refers to, as
-   * they are freed once written. `transport` (with `relay`): they are one
-   * end-to-end transport message, which the link does not authenticate
-   * again; a handshake message must leave it unset.
+   * Send a routed message through the hub. `sealed`: the link encrypts it
+   * whole (requests to the hub). `relay` and `transport`: the parts are
+   * end-to-end ciphertext, so the link seals only the route header and sends
+   * them as they are; they must be freshly sealed buffers nothing else refers
+   * to, as they are freed once written. `transport`: they are one end-to-end
+   * transport message, which the link does not authenticate again; anything
+   * else (a handshake message above all) is `relay`.
    */
-  sendRouted(onward: string[], ret: string[], parts: Uint8Array[], relay = false, transport = false): void {
+  sendRouted(onward: string[], ret: string[], parts: Uint8Array[], kind: 'sealed' | 'relay' | 'transport' = 'sealed'): void {
     const link = this.link;
     if (link === undefined || !link.established) {
       throw new PosternError('POSTERN_HUB_DISCONNECTED', 'not connected to the hub', 'the node reconnects by itself; try again shortly');
     }
-    if (relay) link.sendRelay(encodeRouteHeader(onward, ret), parts, () => releaseAfterWrite(parts), transport);
-    else link.send([encodeRouteHeader(onward, ret), ...parts]);
+    if (kind === 'sealed') link.send([encodeRouteHeader(onward, ret), ...parts]);
+    else link.sendRelay(encodeRouteHeader(onward, ret), parts, () => releaseAfterWrite(parts), kind === 'transport');
   }
 
   /** One request/response exchange with a hub service address. */

@@ -11,10 +11,10 @@ import { verifyCredential } from '../../protocol/credential/credential.ts';
 import { identifierOf } from '../../protocol/identity/identifier.ts';
 import type { Ticket } from '../../protocol/ticket/ticket.ts';
 import { RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
-import type { RoutedMessage } from '../../protocol/routing/index.ts';
+import { CHANNEL_PREFIX, LISTENER_ADDRESS, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { HostPort, InletSpec, NodeConfig, OutletSpec } from '../config/index.ts';
 import { formatHostPort } from '../config/index.ts';
-import { PortalChannel, LISTENER_ADDRESS } from '../channel/portal-channel.ts';
+import { PortalChannel } from '../channel/portal-channel.ts';
 import { decideAccess } from '../portal/access.ts';
 import { pipeSocketStream } from '../portal/pipe.ts';
 import { startControlServer } from '../control/server.ts';
@@ -297,7 +297,7 @@ export class PosternNode {
     if (to === LISTENER_ADDRESS) {
       // A channel starts with a handshake message, which every link authenticates (and is never empty),
       // from another node's channel through the hub: its answers go back there and nowhere else.
-      const from = m.ret.length === 2 && m.ret[0]!.startsWith('link:') && m.ret[1]!.startsWith('ch-');
+      const from = m.ret.length === 2 && m.ret[0]!.startsWith('link:') && m.ret[1]!.startsWith(CHANNEL_PREFIX);
       if (transport || !from || m.payload.length === 0 || this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
       const ch = this.newChannel(false, m.ret);
       ch.receive(m.payload, m.ret, false);
@@ -331,7 +331,7 @@ export class PosternNode {
       },
       remoteRoute,
       ...(this.keepaliveMs !== undefined ? { keepaliveMs: this.keepaliveMs } : {}),
-      send: (onward, ret, parts, transport) => this.hubClient.sendRouted(onward, ret, parts, true, transport),
+      send: (onward, ret, parts, transport) => this.hubClient.sendRouted(onward, ret, parts, transport ? 'transport' : 'relay'),
       onStream: (c, stream, target) => this.incomingStream(c, stream, target),
       onEstablished: (c) => {
         if (!initiator) this.log(`secure channel from ${c.peer!.identifier} established`);

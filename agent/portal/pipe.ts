@@ -26,8 +26,8 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
    * does not take waits (socket paused) until credit returns.
    */
   const queue: Uint8Array[] = [];
-  /** The read each queue entry is (a view of, once its front was sent): what to free. */
-  const reads: Uint8Array[] = [];
+  /** The whole read behind queue[0] once its front was sent (only the front entry is ever a view): what to free. */
+  let frontRead: Uint8Array | undefined;
   /** Reads fully handed to the stream, to free once the channel has sealed them. */
   let sent: Uint8Array[] = [];
   let queued = 0;
@@ -60,9 +60,11 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
       if (q.length <= n) {
         // The whole read, not the view of its tail: a read split across frames is freed too.
         queue.shift();
-        sent.push(reads.shift()!);
+        sent.push(frontRead ?? q);
+        frontRead = undefined;
         n -= q.length;
       } else {
+        frontRead ??= q;
         queue[0] = q.subarray(n);
         n = 0;
       }
@@ -103,7 +105,6 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
 
   socket.on('data', (chunk: Buffer) => {
     queue.push(chunk);
-    reads.push(chunk);
     queued += chunk.length;
     if (waitingForCredit || !send(false) || queued === 0) return;
     // A short read means the sender paused: send the tail now rather than wait for more.

@@ -131,11 +131,12 @@ export class TransportState {
   sealRelay(entries: readonly RelayEntry[]): Uint8Array[] {
     if (this.broken) throw new ChannelError('POSTERN_CHANNEL_CLOSED', 'secure channel is closed');
     const transport = entries[0]?.transport === true;
-    if (entries.some((e) => (e.transport === true) !== transport)) {
-      throw new ChannelError('POSTERN_MESSAGE_UNEXPECTED', 'a relay record carries transport messages only, or none');
-    }
     const fit = relayRecordSize(entries);
     if (fit === null) {
+      // A record ends where the kind changes, so mixed kinds do not fit either: say which it was.
+      if (entries.some((e) => (e.transport === true) !== transport)) {
+        throw new ChannelError('POSTERN_MESSAGE_UNEXPECTED', 'a relay record carries transport messages only, or none');
+      }
       throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay record of ${entries.length} messages exceeds the record limits`);
     }
     const headers = new Uint8Array(fit.headers);

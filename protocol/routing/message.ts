@@ -26,6 +26,16 @@ export interface RoutedMessage {
 
 export class RouteError extends PosternError {}
 
+/** A node's address for new end-to-end channels. */
+export const LISTENER_ADDRESS = 'listener';
+/** Prefix of a node's end-to-end channel addresses. */
+export const CHANNEL_PREFIX = 'ch-';
+
+/** A node's addresses that other nodes reach through the hub: its listener and its channels. */
+export function isChannelAddress(a: string): boolean {
+  return a === LISTENER_ADDRESS || a.startsWith(CHANNEL_PREFIX);
+}
+
 export function isAddress(a: string): boolean {
   if (a.length === 0 || a.length > MAX_ADDRESS_LEN) return false;
   for (let i = 0; i < a.length; i++) {

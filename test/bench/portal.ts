@@ -3,8 +3,9 @@
  *
  * The same workloads, in one run, through: a direct loopback connection (the
  * reference), `ssh -L` (default cipher and aes128-gcm, when sshd is
- * installed), Snyk Broker (HTTP only, when installed: snyk-broker.ts), three plain Node relays in a row (the floor for three Node
- * processes, see relay-chain.ts) and Postern's full path: client → inlet
+ * installed), Snyk Broker (HTTP only, when installed: snyk-broker.ts),
+ * three plain Node relays in a row (the floor for three Node processes, see
+ * relay-chain.ts) and Postern's full path: client → inlet
  * node → hub → outlet node → target, all real processes on loopback. Prints each figure with its
  * ratio to the direct path of the same run. Not part of `npm test`.
  */
@@ -27,8 +28,10 @@ const LOAD_C = 256;
 const rows: BenchRow[] = [];
 const add = (scenario: string, metric: string, value: number, unit: string) => rows.push({ scenario, metric, value, unit });
 
+const cpuNow = (pids: Record<string, number>) => Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+
 async function measurePath(name: string, bulkPort: number, httpPort: number, pids?: Record<string, number>): Promise<void> {
-  const before = pids ? Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)])) : {};
+  const before = pids ? cpuNow(pids) : {};
   const down = await bulkDown(bulkPort, BULK);
   const up = await bulkUp(bulkPort, BULK);
   if (pids) {
@@ -38,13 +41,18 @@ async function measurePath(name: string, bulkPort: number, httpPort: number, pid
   }
   add(name, 'bulk down', down / 1e6, 'MB/s');
   add(name, 'bulk up', up / 1e6, 'MB/s');
-  const c1 = await httpLoad(httpPort, 1, LAT_N, 20_000);
+  await measureRequests(name, httpPort, '/', pids);
+}
+
+/** The request figures of one path (latency at c=1, load at c=256, new connections), then its processes' peak RSS. */
+async function measureRequests(name: string, port: number, path: string, pids?: Record<string, number>): Promise<void> {
+  const c1 = await httpLoad(port, 1, LAT_N, 20_000, path);
   add(name, '1 KiB HTTP p50 (c=1)', c1.p50, 'µs');
   add(name, '1 KiB HTTP p99 (c=1)', c1.p99, 'µs');
-  const c256 = await httpLoad(httpPort, LOAD_C, LOAD_N, 30_000);
+  const c256 = await httpLoad(port, LOAD_C, LOAD_N, 30_000, path);
   add(name, `req/s (c=${LOAD_C})`, c256.rps, 'req/s');
   add(name, `p99 (c=${LOAD_C})`, c256.p99, 'µs');
-  add(name, 'new conn → first byte p50', (await connectToFirstByte(httpPort, quick ? 200 : 1000)) / 1000, 'ms');
+  add(name, 'new conn → first byte p50', (await connectToFirstByte(port, quick ? 200 : 1000, path)) / 1000, 'ms');
   if (pids) for (const [k, p] of Object.entries(pids)) add(name, `peak RSS (${k})`, memory(p).hwm / 1024 ** 2, 'MiB');
 }
 
@@ -60,18 +68,11 @@ async function measureBroker(httpPort: number): Promise<void> {
   const b = await startSnykBroker(httpPort);
   try {
     const pids = b.pids();
-    const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+    const before = cpuNow(pids);
     add(name, 'bulk down', (await httpBulkDown(b.port, b.prefix, BULK)) / 1e6, 'MB/s');
     for (const [k, p] of Object.entries(pids)) add(name, `CPU s/GiB down (${k})`, (cpuSeconds(p) - before[k]!) / (BULK / GiB), 's');
     add(name, `bulk up (one ${BROKER_MAX_BODY / 1024 ** 2} MiB POST)`, (await httpBulkUp(b.port, b.prefix, BROKER_MAX_BODY)) / 1e6, 'MB/s');
-    const c1 = await httpLoad(b.port, 1, LAT_N, 20_000, `${b.prefix}/`);
-    add(name, '1 KiB HTTP p50 (c=1)', c1.p50, 'µs');
-    add(name, '1 KiB HTTP p99 (c=1)', c1.p99, 'µs');
-    const c256 = await httpLoad(b.port, LOAD_C, LOAD_N, 30_000, `${b.prefix}/`);
-    add(name, `req/s (c=${LOAD_C})`, c256.rps, 'req/s');
-    add(name, `p99 (c=${LOAD_C})`, c256.p99, 'µs');
-    add(name, 'new conn → first byte p50', (await connectToFirstByte(b.port, quick ? 200 : 1000, `${b.prefix}/`)) / 1000, 'ms');
-    for (const [k, p] of Object.entries(pids)) add(name, `peak RSS (${k})`, memory(p).hwm / 1024 ** 2, 'MiB');
+    await measureRequests(name, b.port, `${b.prefix}/`, pids);
   } finally {
     await b.close();
   }

@@ -80,10 +80,20 @@ export async function scanningProxy(targetPort: number, marker: Buffer): Promise
       tail = b.subarray(Math.max(0, b.length - marker.length + 1));
     };
   };
-  const server = createServer((client) => {
+  const server = proxy(targetPort, () => ({ up: scan(), down: scan() }));
+  return { server, port: await listen(server), seen: () => seen, bytes: () => total };
+}
+
+/**
+ * A TCP proxy to `targetPort` on loopback. For each connection, `hooks`
+ * gives what sees every chunk going up (to the target) and down, before it
+ * is passed on: a hook may change the chunk in place.
+ */
+function proxy(targetPort: number, hooks: () => { up: (d: Buffer) => void; down: (d: Buffer) => void }): Server {
+  return createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
-    const up = scan();
-    const down = scan();
+    const { up, down } = hooks();
+    // Listening before piping: a hook runs before the chunk is written on.
     client.on('data', up);
     upstream.on('data', down);
     client.pipe(upstream);
@@ -93,7 +103,6 @@ export async function scanningProxy(targetPort: number, marker: Buffer): Promise
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
-  return { server, port: await listen(server), seen: () => seen, bytes: () => total };
 }
 
 type RecordKind = 'transport' | 'authenticated';
@@ -160,26 +169,8 @@ export async function tamperingProxy(targetPort: number): Promise<{
       }
     };
   };
-  const server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    // Up: handshake messages 1 and 3; down: message 2.
-    const up = follower(2, counts.up, true);
-    const down = follower(1, counts.down, false);
-    client.on('data', (d: Buffer) => {
-      up(d);
-      upstream.write(d);
-    });
-    upstream.on('data', (d: Buffer) => {
-      down(d);
-      client.write(d);
-    });
-    client.on('end', () => upstream.end());
-    upstream.on('end', () => client.end());
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
+  // Up: handshake messages 1 and 3; down: message 2.
+  const server = proxy(targetPort, () => ({ up: follower(2, counts.up, true), down: follower(1, counts.down, false) }));
   return {
     server,
     port: await listen(server),

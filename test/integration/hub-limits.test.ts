@@ -182,7 +182,7 @@ describe('hub limits against misbehaving peers', () => {
       const attacker = await asAdmin();
       const socket = (attacker as unknown as { link: { socket: Socket } }).link.socket;
       const closed = closedWithin(socket, 2000);
-      attacker.sendRouted(onward, ret, [new TextEncoder().encode(JSON.stringify({ id: 1, ok: true }))], relay);
+      attacker.sendRouted(onward, ret, [new TextEncoder().encode(JSON.stringify({ id: 1, ok: true }))], relay ? 'relay' : 'sealed');
       await closed;
       attacker.stop();
     }

@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { randomBytes } from 'node:crypto';
 import { PosternError } from '../../protocol/errors.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
-import { decodeRouted, encodeRouteHeader, type RoutedMessage } from '../../protocol/routing/index.ts';
+import { CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
 import { retainPayload, type FrameHold } from '../../agent/transport/frame-hold.ts';
@@ -22,10 +22,6 @@ import { hubPaths, readHubFile } from './project.ts';
 
 export const PEER_GONE_ADDRESS = 'peer-gone';
 
-/** A node's addresses that other nodes may reach through the hub: its listener and its channels. */
-function isChannelAddress(a: string): boolean {
-  return a === 'listener' || a.startsWith('ch-');
-}
 const RELAY_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const MAX_REQUEST = 64 * 1024;
 
@@ -216,7 +212,7 @@ export class Hub {
       if (forwarded && !(m.onward.length === 2 && isChannelAddress(m.onward[1]!))) {
         throw new PosternError('POSTERN_ROUTE_INVALID', `forwarding to ${m.onward.slice(1).join(' → ') || 'nothing'} refused: only a node's listener or channels`);
       }
-      if (forwarded && !(m.ret.length === 1 && m.ret[0]!.startsWith('ch-'))) {
+      if (forwarded && !(m.ret.length === 1 && m.ret[0]!.startsWith(CHANNEL_PREFIX))) {
         throw new PosternError('POSTERN_ROUTE_INVALID', `forwarding with return route ${m.ret.join(' → ') || '(none)'} refused: only the sender's channel`);
       }
     } catch (e) {
