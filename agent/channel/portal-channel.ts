@@ -9,6 +9,7 @@ import { MAX_CHANNEL_MESSAGE, MAX_CHANNEL_PLAINTEXT, type LocalIdentity, type Pe
 import { MuxSession, type MuxStream } from '../../protocol/mux/index.ts';
 import { CHANNEL_PREFIX } from '../../protocol/routing/index.ts';
 import { ChannelDriver } from './driver.ts';
+import { endOfTurn } from '../transport/end-of-turn.ts';
 
 /** Room for frames in one channel message: a maximal DATA frame and a few small ones. */
 const MAX_BATCH = MAX_CHANNEL_PLAINTEXT - 256;
@@ -125,9 +126,12 @@ export class PortalChannel {
   }
 
   /**
-   * Frames produced in the same tick travel in one channel message (the
-   * multiplexer reads several frames from one message): many small frames
-   * cost one seal, one route header and one write instead of one each.
+   * Frames produced in the same event-loop turn travel in one channel
+   * message (the multiplexer reads several frames from one message): the
+   * requests of all the connections read in a turn, or many small frames,
+   * cost one seal, one route header and one write instead of one each. The
+   * message leaves at the end of the turn's I/O (`endOfTurn`), in the same
+   * pass as the link's records that carry it.
    */
   private queue(parts: Uint8Array[]): void {
     let len = 0;
@@ -137,7 +141,7 @@ export class PortalChannel {
     this.batchLen += len;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(() => this.flush());
+      endOfTurn.defer(() => this.flush());
     }
   }
 

@@ -18,6 +18,7 @@ import {
 import { ChannelDriver } from '../channel/driver.ts';
 import { FrameDecoder, frameHeader, MAX_FRAME } from './frame-decoder.ts';
 import { SlabFrameReader } from './slab-reader.ts';
+import { endOfTurn } from './end-of-turn.ts';
 import { releaseAfterWrite } from './release.ts';
 import { FrameHold } from './frame-hold.ts';
 
@@ -197,8 +198,8 @@ export class TcpLink {
 
   /**
    * Forward end-to-end ciphertext: only the route header is encrypted on
-   * this link. Relay messages wait for the end of this event-loop turn and
-   * leave together, as few relay records as fit (one seal and one write per
+   * this link. Relay messages wait for the end of this event-loop turn's I/O
+   * (`endOfTurn`, after the channels that send through it) and leave together, as few relay records as fit (one seal and one write per
    * record instead of per message); the payload must stay unchanged until
    * then. `onWritten`: called once the kernel has the bytes (e.g. to free
    * buffers nothing else refers to, see `releaseAfterWrite`). `transport`:
@@ -218,7 +219,7 @@ export class TcpLink {
     this.relayBytes += entry.size;
     if (!this.relayFlushScheduled) {
       this.relayFlushScheduled = true;
-      setImmediate(() => this.flushRelays());
+      endOfTurn.defer(() => this.flushRelays());
     }
   }
 

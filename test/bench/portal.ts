@@ -24,6 +24,15 @@ const BULK = quick ? 256 * 1024 ** 2 : GiB;
 const LAT_N = quick ? 2000 : 10_000;
 const LOAD_N = quick ? 20_000 : 100_000;
 const LOAD_C = 256;
+/**
+ * Every path is warmed up before its request figures, the same way for all:
+ * a Node process (the load generator, the relays, Postern's processes)
+ * reaches its steady speed only once V8 has optimised the code a request
+ * runs, which takes thousands of requests; a hub or an agent runs for days.
+ */
+const WARM_N = quick ? 2000 : 10_000;
+const WARM_MS = 15_000;
+const WARM_CONN = quick ? 100 : 500;
 
 const rows: BenchRow[] = [];
 const add = (scenario: string, metric: string, value: number, unit: string) => rows.push({ scenario, metric, value, unit });
@@ -46,6 +55,8 @@ async function measurePath(name: string, bulkPort: number, httpPort: number, pid
 
 /** The request figures of one path (latency at c=1, load at c=256, new connections), then its processes' peak RSS. */
 async function measureRequests(name: string, port: number, path: string, pids?: Record<string, number>): Promise<void> {
+  await httpLoad(port, 1, WARM_N, WARM_MS, path);
+  await connectToFirstByte(port, WARM_CONN, path);
   const c1 = await httpLoad(port, 1, LAT_N, 20_000, path);
   add(name, '1 KiB HTTP p50 (c=1)', c1.p50, 'µs');
   add(name, '1 KiB HTTP p99 (c=1)', c1.p99, 'µs');

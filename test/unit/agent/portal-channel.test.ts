@@ -76,6 +76,22 @@ describe('end-to-end channel over an unauthenticated path', () => {
     ]);
   });
 
+  it('sends what separate callbacks of one event-loop turn queue as one message', async () => {
+    const j = joined();
+    await until(() => j.established.a === true && j.established.b === true && j.sent.length === 3);
+    // Two callbacks of the same turn, as two connections read in one turn would be.
+    await new Promise<void>((done) => {
+      setImmediate(() => j.ends.a!.mux.ping(1));
+      setImmediate(() => j.ends.a!.mux.ping(2));
+      setImmediate(() => setImmediate(done));
+    });
+    expect(j.sent.slice(3).map((s) => [s.from, s.transport])).toEqual([['a', true]]);
+    // Both pings arrived in it: their two answers leave together too.
+    await until(() => j.sent.length === 5);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(j.sent.slice(3).map((s) => s.from)).toEqual(['a', 'b']);
+  });
+
   it('a transport message changed on the way closes the receiving end, which tells the sender at once', async () => {
     const j = joined((m, transport, from) => {
       if (transport && from === 'a') m[m.length - 1]! ^= 1;
