@@ -160,9 +160,10 @@ export class PortalChannel {
       queueMicrotask(() => this.close(e instanceof PosternError ? e : new PosternError('POSTERN_CHANNEL_CLOSED', String(e))));
     } finally {
       // Sealed (into new buffers) or dropped: the plaintext parts are free either way. Each callback
-      // in a tick of its own: never inside another stream's write (a flush may run there), and one
-      // that throws cannot keep the others from running.
-      for (const f of after) process.nextTick(f);
+      // on its own in the end-of-turn pass: never inside another stream's write (a flush may run
+      // there), one that throws cannot keep the others from running, and the writes they release
+      // (a writer's next buffered chunk) join this pass instead of waiting for the next turn.
+      for (const f of after) endOfTurn.defer(f);
     }
   }
 

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { DEFAULT_MAX_FRAME_PAYLOAD, RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
 import { releaseAfterWrite } from '../transport/release.ts';
+import { endOfTurn } from '../transport/end-of-turn.ts';
 
 const FRAME = DEFAULT_MAX_FRAME_PAYLOAD;
 /** Node reads a socket 64 KiB at a time: a full read suggests more is already waiting. */
@@ -111,7 +112,8 @@ export function pipeSocketStream(socket: Socket, stream: MuxStream, ev: PipeEven
     if (chunk.length < FULL_READ) sendTail();
     else if (!tailScheduled) {
       tailScheduled = true;
-      setImmediate(sendTail);
+      // In the end-of-turn pass, before the channel's flush it feeds: the tail leaves with the rest.
+      endOfTurn.defer(sendTail);
     }
   });
   socket.on('end', () => {

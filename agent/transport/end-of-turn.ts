@@ -14,12 +14,15 @@
  * throws does not keep the others from running; the first error is thrown
  * again once the pass is over.
  */
+/** Node's own, as it was when this module loaded (a test's fake timers must not lose a pass). */
+const realSetImmediate = setImmediate;
+
 export class EndOfTurnQueue {
   private pending: Array<() => void> = [];
   private scheduled = false;
   private readonly schedule: (run: () => void) => void;
 
-  constructor(schedule: (run: () => void) => void = (run) => void setImmediate(run)) {
+  constructor(schedule: (run: () => void) => void = (run) => void realSetImmediate(run)) {
     this.schedule = schedule;
   }
 

@@ -231,6 +231,25 @@ export class TcpLink {
     this.relays = [];
     this.relayBytes = 0;
     if (this.driver.isClosed) return;
+    // Its records leave in one writev as soon as they are sealed, not once the whole pass (every
+    // other link's flush) is over: no tick runs between the callbacks of one pass.
+    const s = this.socket;
+    const corkHere = !this.corked && !s.destroyed;
+    if (corkHere) {
+      this.corked = true;
+      s.cork();
+    }
+    try {
+      this.sealRecords(queued);
+    } finally {
+      if (corkHere) {
+        this.corked = false;
+        s.uncork();
+      }
+    }
+  }
+
+  private sealRecords(queued: QueuedRelay[]): void {
     let start = 0;
     while (start < queued.length) {
       // At least one: an entry changed since it was queued fails to seal below, which closes the link.

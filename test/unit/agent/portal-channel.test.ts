@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PortalChannel } from '../../../agent/channel/portal-channel.ts';
+import { StreamDuplex } from '../../../agent/portal/stream-duplex.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
 import { concat } from '../../../protocol/bytes.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
@@ -90,6 +91,26 @@ describe('end-to-end channel over an unauthenticated path', () => {
     await until(() => j.sent.length === 5);
     await new Promise((r) => setTimeout(r, 20));
     expect(j.sent.slice(3).map((s) => s.from)).toEqual(['a', 'b']);
+  });
+
+  it('a writer\'s buffered writes all leave in the turn they were written, not one turn each', async () => {
+    const j = joined();
+    await until(() => j.established.a === true && j.established.b === true && j.sent.length === 3);
+    const d = new StreamDuplex(j.ends.a!.mux.open('x'));
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    // Each write waits for the one before it to be sealed: the channel must release the next in the same pass.
+    for (let i = 0; i < 50; i++) d.write(Buffer.alloc(100, i));
+    const start = turns;
+    await new Promise<void>((done) => d.write(Buffer.alloc(1), () => done()));
+    counting = false;
+    expect(turns - start).toBeLessThanOrEqual(2);
+    expect(j.sent.slice(3).filter((m) => m.from === 'a').length).toBeGreaterThanOrEqual(1);
   });
 
   it('a transport message changed on the way closes the receiving end, which tells the sender at once', async () => {

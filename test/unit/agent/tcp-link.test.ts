@@ -10,6 +10,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dialLinkSocket, TcpLink, type DialledLinkSocket } from '../../../agent/transport/tcp-link.ts';
 import { FrameHold, retainPayload } from '../../../agent/transport/frame-hold.ts';
 import { FrameDecoder, frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
+import { endOfTurn } from '../../../agent/transport/end-of-turn.ts';
 import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_RECORD, MAX_TRANSPORT_MESSAGE } from '../../../protocol/channel/index.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
@@ -121,6 +122,26 @@ describe('TcpLink relay records', () => {
     expect(text(server.got[n]!.plaintext)).toBe('sealed, sent last');
     await until(() => written.length === n);
     expect(written).toEqual(Array.from({ length: n }, (_, k) => k));
+  });
+
+  it('relay messages queued by separate callbacks of one turn share a record, written before the rest of the pass runs', async () => {
+    const { server, client } = await pair();
+    const before = server.frames.length;
+    const socket = (client.link as unknown as { socket: { writableLength: number } }).socket;
+    let pendingAfterFlush = -1;
+    await new Promise<void>((done) => {
+      setImmediate(() => client.link.sendRelay(new TextEncoder().encode('a'), [bytes(100, 1)]));
+      setImmediate(() => {
+        client.link.sendRelay(new TextEncoder().encode('b'), [bytes(100, 2)]);
+        // Queued after the link's flush, in the same pass: by then the link has uncorked and written.
+        endOfTurn.defer(() => (pendingAfterFlush = socket.writableLength));
+      });
+      setImmediate(() => setImmediate(done));
+    });
+    await until(() => server.got.length === 2);
+    expect(server.got.map((m) => text(m.plaintext))).toEqual(['a', 'b']);
+    expect(server.frames.length - before).toBe(1);
+    expect(pendingAfterFlush).toBe(0);
   });
 
   it('transport messages travel in records of their own, marked as such both ways; a change of kind starts a record', async () => {
