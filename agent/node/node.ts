@@ -11,7 +11,7 @@ import { verifyCredential } from '../../protocol/credential/credential.ts';
 import { identifierOf } from '../../protocol/identity/identifier.ts';
 import type { Ticket } from '../../protocol/ticket/ticket.ts';
 import { RESET_REASON, type MuxStream } from '../../protocol/mux/index.ts';
-import { CHANNEL_PREFIX, LISTENER_ADDRESS, type RoutedMessage } from '../../protocol/routing/index.ts';
+import { CHANNEL_PREFIX, LINK_PREFIX, LISTENER_ADDRESS, RELAY_NAME_PREFIX, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { HostPort, InletSpec, NodeConfig, OutletSpec } from '../config/index.ts';
 import { formatHostPort } from '../config/index.ts';
 import { PortalChannel } from '../channel/portal-channel.ts';
@@ -297,7 +297,7 @@ export class PosternNode {
     if (to === LISTENER_ADDRESS) {
       // A channel starts with a handshake message, which every link authenticates (and is never empty),
       // from another node's channel through the hub: its answers go back there and nowhere else.
-      const from = m.ret.length === 2 && m.ret[0]!.startsWith('link:') && m.ret[1]!.startsWith(CHANNEL_PREFIX);
+      const from = m.ret.length === 2 && m.ret[0]!.startsWith(LINK_PREFIX) && m.ret[1]!.startsWith(CHANNEL_PREFIX);
       if (transport || !from || m.payload.length === 0 || this.channels.size >= MAX_CHANNELS || this.credential === undefined) return;
       const ch = this.newChannel(false, m.ret);
       ch.receive(m.payload, m.ret, false);
@@ -370,7 +370,7 @@ export class PosternNode {
 
   private openChannel(relay: string): Promise<PortalChannel> {
     const p = new Promise<PortalChannel>((resolve, reject) => {
-      const ch = this.newChannel(true, [`relay:${relay}`, LISTENER_ADDRESS]);
+      const ch = this.newChannel(true, [`${RELAY_NAME_PREFIX}${relay}`, LISTENER_ADDRESS]);
       const check = setInterval(() => {
         if (ch.established) {
           clearInterval(check);

@@ -199,7 +199,8 @@ export class TcpLink {
   /**
    * Forward end-to-end ciphertext: only the route header is encrypted on
    * this link. Relay messages wait for the end of this event-loop turn's I/O
-   * (`endOfTurn`, after the channels that send through it) and leave together, as few relay records as fit (one seal and one write per
+   * (`endOfTurn`, after the channels that send through it) and leave
+   * together, as few relay records as fit (one seal and one write per
    * record instead of per message); the payload must stay unchanged until
    * then. `onWritten`: called once the kernel has the bytes (e.g. to free
    * buffers nothing else refers to, see `releaseAfterWrite`). `transport`:

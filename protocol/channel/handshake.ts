@@ -16,7 +16,7 @@ import type { CryptoProvider } from '../crypto/provider.ts';
 import { defaultCrypto } from '../crypto/index.ts';
 import { EMPTY, equal } from '../bytes.ts';
 import { PosternError } from '../errors.ts';
-import { HandshakeState, type KeyPair, type StaticKey } from '../noise/handshake-state.ts';
+import { HandshakeAuthError, HandshakeState, type KeyPair, type StaticKey } from '../noise/handshake-state.ts';
 import { identifierOf } from '../identity/identifier.ts';
 import { verifyAttestation } from '../identity/attestation.ts';
 import { verifyCredential, type Credential } from '../credential/credential.ts';
@@ -199,7 +199,7 @@ export class SecureChannelHandshake {
       payload = this.hs.readMessage(message);
     } catch (e) {
       // Message 2 is the first one keyed by both sides' inputs, the prologue included.
-      if (this.initiator && e instanceof PosternError && e.code === 'POSTERN_HANDSHAKE_FAILED' && /did not authenticate/.test(e.message)) {
+      if (this.initiator && e instanceof HandshakeAuthError) {
         throw new PosternError(
           e.code,
           e.message,

@@ -46,6 +46,17 @@ function fail(message: string): never {
   throw new PosternError('POSTERN_HANDSHAKE_FAILED', `Noise handshake failed: ${message}`);
 }
 
+/**
+ * A handshake message that did not authenticate (its encrypted static key
+ * or payload): same code, but callers can tell it from other failures, e.g.
+ * to name a mismatched prologue or protocol as the likely cause.
+ */
+export class HandshakeAuthError extends PosternError {}
+
+function unauthenticated(what: string): never {
+  throw new HandshakeAuthError('POSTERN_HANDSHAKE_FAILED', `Noise handshake failed: ${what} did not authenticate`);
+}
+
 export class HandshakeState {
   readonly protocol: ProtocolName;
   readonly initiator: boolean;
@@ -182,7 +193,7 @@ export class HandshakeState {
             this.rs = this.ss.decryptAndHash(take(n)).slice();
           } catch (e) {
             if (e instanceof PosternError && e.code === 'POSTERN_HANDSHAKE_FAILED') throw e;
-            fail('static key did not authenticate');
+            unauthenticated('static key');
           }
         } else if (t === 'psk') {
           const psk = this.psks.shift();
@@ -198,7 +209,7 @@ export class HandshakeState {
       try {
         payload = this.ss.decryptAndHash(rest);
       } catch {
-        fail('payload did not authenticate');
+        unauthenticated('payload');
       }
       this.index++;
       return payload.slice();

@@ -30,6 +30,10 @@ export class RouteError extends PosternError {}
 export const LISTENER_ADDRESS = 'listener';
 /** Prefix of a node's end-to-end channel addresses. */
 export const CHANNEL_PREFIX = 'ch-';
+/** Prefix of the hub's address for one node's link (`link:ID`). */
+export const LINK_PREFIX = 'link:';
+/** Prefix of the hub's address for a relay by name (`relay:NAME`). */
+export const RELAY_NAME_PREFIX = 'relay:';
 
 /** A node's addresses that other nodes reach through the hub: its listener and its channels. */
 export function isChannelAddress(a: string): boolean {

@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { randomBytes } from 'node:crypto';
 import { PosternError } from '../../protocol/errors.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
-import { CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, type RoutedMessage } from '../../protocol/routing/index.ts';
+import { CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, LINK_PREFIX, RELAY_NAME_PREFIX, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
 import { retainPayload, type FrameHold } from '../../agent/transport/frame-hold.ts';
@@ -118,7 +118,7 @@ export class Hub {
       if (n <= 0) this.unauthByIp.delete(ip);
       else this.unauthByIp.set(ip, n);
     };
-    const id = `link:${randomBytes(8).toString('hex')}`;
+    const id = `${LINK_PREFIX}${randomBytes(8).toString('hex')}`;
     const now = () => Math.floor(Date.now() / 1000);
     const st: LinkState = {
       id,
@@ -198,7 +198,7 @@ export class Hub {
     try {
       m = decodeRouted(plaintext);
       const hop = m.onward[0] ?? '';
-      const forwarded = hop.startsWith('relay:') || hop.startsWith('link:');
+      const forwarded = hop.startsWith(RELAY_NAME_PREFIX) || hop.startsWith(LINK_PREFIX);
       if (relayed !== undefined) {
         // Relay messages only carry end-to-end traffic to forward, never requests to the hub.
         if (m.payload.length !== 0 || !forwarded) throw new PosternError('POSTERN_MESSAGE_UNEXPECTED', `relay message for ${hop}`);
@@ -227,8 +227,8 @@ export class Hub {
       return;
     }
     if (!st.member) return; // closed by default: only members reach other nodes
-    if (to.startsWith('relay:')) {
-      const name = to.slice(6);
+    if (to.startsWith(RELAY_NAME_PREFIX)) {
+      const name = to.slice(RELAY_NAME_PREFIX.length);
       const r = this.relays.get(name);
       const dest = r === undefined ? undefined : this.links.get(r.linkId);
       if (dest === undefined) {
@@ -240,7 +240,7 @@ export class Hub {
       this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame, transport);
       return;
     }
-    if (to.startsWith('link:')) {
+    if (to.startsWith(LINK_PREFIX)) {
       const dest = this.links.get(to);
       if (dest === undefined || !st.peers.has(to)) {
         this.reply(st, m.ret, { code: 'POSTERN_PEER_GONE', message: 'the other node is no longer connected' }, true);
