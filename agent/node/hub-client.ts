@@ -8,7 +8,8 @@ import { PosternError } from '../../protocol/errors.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
 import { decodeRouted, encodeRouteHeader, isChannelAddress, type RoutedMessage } from '../../protocol/routing/index.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
-import { TcpLink, dialLinkSocket, releaseAfterWrite } from '../transport/tcp-link.ts';
+import { TcpLink, releaseAfterWrite } from '../transport/tcp-link.ts';
+import { dialLinkSocket } from '../transport/link-socket.ts';
 import type { NodeIdentity } from './identity.ts';
 
 export interface HubInfo {

@@ -1,15 +1,17 @@
 /**
- * Length-prefixed frames read straight into large slabs, for sockets this
- * side dials (Node's `onread` option exists only for those). Each read lands
+ * Length-prefixed frames read straight into large slabs, for link sockets
+ * read through Node's `onread` option (link-socket.ts). Each read lands
  * after the previous one in the current slab, so a frame is a view of the
  * bytes as they arrived: no per-read allocation and no copy of frames that
  * span reads. A slab is never written again once handed out; when fewer than
  * one whole frame's bytes are free, the unfinished tail is copied into a new
- * slab and the old one is freed at once (a slab that outlived a few
- * young-generation collections would otherwise wait for a full one, and a
- * busy link renews its slab every few milliseconds). So a frame is valid
- * only during its `onFrame` call: whoever keeps bytes of it copies them.
- * Frames are plain Uint8Array views, whose slice() copies.
+ * slab and the reader lets go of the old one, which is freed at once unless
+ * someone took a hold on it (`slabHold`, see frame-hold.ts): a slab that
+ * outlived a few young-generation collections would otherwise wait for a
+ * full one, and a busy link renews its slab every few milliseconds. So a
+ * frame is valid only during its `onFrame` call: whoever keeps bytes of it
+ * copies them or holds the slab. Frames are plain Uint8Array views, whose
+ * slice() copies.
  *
  * Same framing and limits as `FrameDecoder`: `length u32 BE ‖ bytes`, length
  * 1..maxFrame; anything else is a protocol violation. `maxFrame` may be
@@ -17,12 +19,13 @@
  * is authenticated), up to the `capacity` the slabs were sized for.
  */
 import { FRAME_HEADER, FrameError, MAX_FRAME } from './frame-decoder.ts';
-import { releaseAfterWrite } from './release.ts';
+import { FrameHold } from './frame-hold.ts';
 
 export const SLAB_SIZE = 1024 * 1024;
 
 export class SlabFrameReader {
   private slab: Buffer;
+  private hold: FrameHold;
   /** First byte not yet returned as (part of) a frame. */
   private start = 0;
   /** End of the bytes read so far. */
@@ -38,6 +41,12 @@ export class SlabFrameReader {
     this.limit = capacity;
     this.slabSize = slabSize;
     this.slab = Buffer.allocUnsafeSlow(slabSize);
+    this.hold = new FrameHold(this.slab);
+  }
+
+  /** The current slab, which every frame `filled()` delivers is a view of: hold it to keep a frame past its call. */
+  get slabHold(): FrameHold {
+    return this.hold;
   }
 
   get bufferedBytes(): number {
@@ -60,8 +69,9 @@ export class SlabFrameReader {
       const next = Buffer.allocUnsafeSlow(this.slabSize);
       const pending = this.end - this.start;
       this.slab.copy(next, 0, this.start, this.end);
-      releaseAfterWrite([this.slab]);
+      this.hold.drop();
       this.slab = next;
+      this.hold = new FrameHold(next);
       this.start = 0;
       this.end = pending;
     }

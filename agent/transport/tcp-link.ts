@@ -3,7 +3,7 @@
  * Noise XX channel. Used between a node and the hub. Frame errors, handshake
  * failures, tampering and socket errors all end in one `onClose(error)`.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { PosternError } from '../../protocol/errors.ts';
 import { coalesce } from '../../protocol/bytes.ts';
 import {
@@ -17,42 +17,12 @@ import {
 } from '../../protocol/channel/index.ts';
 import { ChannelDriver } from '../channel/driver.ts';
 import { FrameDecoder, frameHeader, MAX_FRAME } from './frame-decoder.ts';
-import { SlabFrameReader } from './slab-reader.ts';
+import type { SlabLinkSocket } from './link-socket.ts';
 import { endOfTurn } from './end-of-turn.ts';
 import { releaseAfterWrite } from './release.ts';
 import { FrameHold } from './frame-hold.ts';
 
 export { releaseAfterWrite };
-
-/** A dialled socket whose reads go into slabs; TcpLink takes over `deliver`. */
-export interface DialledLinkSocket {
-  socket: Socket;
-  reader: SlabFrameReader;
-  deliver: (n: number) => void;
-}
-
-/**
- * Dial a link socket that reads frames into slabs (`SlabFrameReader`): the
- * data path's frames arrive without a per-read allocation or a copy.
- */
-export function dialLinkSocket(host: string, port: number): DialledLinkSocket {
-  // Slabs sized for relay records; TcpLink keeps the limit at a handshake message's until it allows them.
-  const reader = new SlabFrameReader(MAX_RELAY_RECORD);
-  const d: DialledLinkSocket = { reader, deliver: () => {}, socket: undefined as unknown as Socket };
-  d.socket = connect({
-    host,
-    port,
-    allowHalfOpen: false,
-    onread: {
-      buffer: () => reader.nextBuffer(),
-      callback: (n: number) => {
-        d.deliver(n);
-        return true;
-      },
-    },
-  });
-  return d;
-}
 
 interface QueuedRelay extends RelayEntry {
   onWritten: (() => void) | undefined;
@@ -61,15 +31,15 @@ interface QueuedRelay extends RelayEntry {
 
 /** A link's messages keep Noise's 65,535-byte limit: `maxMessage` is for end-to-end channels. */
 export interface TcpLinkOptions extends Omit<SecureChannelOptions, 'maxMessage'> {
-  /** An accepted socket (read through 'data' events), or one from `dialLinkSocket`. */
-  socket: Socket | DialledLinkSocket;
+  /** A socket read through 'data' events, or one reading into slabs (link-socket.ts). */
+  socket: Socket | SlabLinkSocket;
   onEstablished?: (link: TcpLink, peer: PeerInfo) => void;
   /**
    * A sealed message, or (with `relayed`) one message of a relay record.
-   * `relayed` is a view of the received bytes: on a dialled link it is valid
-   * during this call only (the read slab is freed when the reader moves on);
-   * on an accepted socket it is a view of a frame assembled for it (`frame`
-   * set) or of a socket read. To keep it past this call, use
+   * `relayed` is a view of the received bytes: of the read slab on a socket
+   * reading into slabs (`frame` is the slab's hold: the slab is freed when
+   * the reader moves on, unless held), otherwise of a frame assembled for it
+   * (`frame` set) or of a socket read. To keep it past this call, use
    * `retainPayload(relayed, frame)` (frame-hold.ts). `transport`: the
    * relayed payload is an end-to-end transport message, which this link
    * did not authenticate (`RelayEntry.transport`); forward it as one.
@@ -107,8 +77,8 @@ export class TcpLink {
 
   constructor(o: TcpLinkOptions) {
     this.o = o;
-    const dialled = 'reader' in o.socket ? o.socket : undefined;
-    this.socket = dialled?.socket ?? (o.socket as Socket);
+    const slabs = 'reader' in o.socket ? o.socket : undefined;
+    this.socket = slabs?.socket ?? (o.socket as Socket);
     this.socket.setNoDelay(true);
     this.driver = new ChannelDriver({
       ...o,
@@ -133,14 +103,23 @@ export class TcpLink {
         hold?.drop();
       }
     };
+    const onSlabFrame = (frame: Uint8Array) => {
+      // A view of the read slab: whoever forwards a payload later holds the slab (or copies).
+      this.ownedFrame = slabs!.reader.slabHold;
+      try {
+        this.driver.receiveRaw(frame, false);
+      } finally {
+        this.ownedFrame = undefined;
+      }
+    };
     const frameError = (e: unknown) =>
       this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
-    this.frames = dialled?.reader ?? this.decoder;
+    this.frames = slabs?.reader ?? this.decoder;
     this.frames.maxFrame = MAX_FRAME;
-    if (dialled !== undefined) {
-      dialled.deliver = (n) => {
+    if (slabs !== undefined) {
+      slabs.deliver = (n) => {
         try {
-          dialled.reader.filled(n, onFrame);
+          slabs.reader.filled(n, onSlabFrame);
         } catch (e) {
           frameError(e);
         }

@@ -10,6 +10,7 @@ import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import { CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, LINK_PREFIX, RELAY_NAME_PREFIX, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
+import { adoptLinkSocket } from '../../agent/transport/link-socket.ts';
 import { retainPayload, type FrameHold } from '../../agent/transport/frame-hold.ts';
 import { FileVault } from '../../agent/node/file-vault.ts';
 import { loadOrCreateIdentity, type NodeIdentity } from '../../agent/node/identity.ts';
@@ -85,7 +86,8 @@ export class Hub {
 
   async start(): Promise<HostPort> {
     const listen = this.address!;
-    const server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
+    // Paused on connect, so that a link can take the socket over to read it into slabs (link-socket.ts).
+    const server = createServer({ allowHalfOpen: false, pauseOnConnect: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(new PosternError('POSTERN_HUB_LISTEN', `cannot listen on ${formatHostPort(listen)}: ${e.code ?? e.message}`)),
@@ -130,7 +132,7 @@ export class Hub {
       enrollAttempts: 0,
       paused: false,
       link: new TcpLink({
-        socket,
+        socket: adoptLinkSocket(socket),
         initiator: false,
         local: this.identity.local([]),
         // Membership comes from the store (established()), so presented credentials are not even verified.

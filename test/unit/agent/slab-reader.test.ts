@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createServer, type AddressInfo } from 'node:net';
 import { frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
 import { SlabFrameReader } from '../../../agent/transport/slab-reader.ts';
-import { dialLinkSocket } from '../../../agent/transport/tcp-link.ts';
+import { dialLinkSocket } from '../../../agent/transport/link-socket.ts';
 import { concat } from '../../../protocol/bytes.ts';
 import { codeOf } from '../../helpers/errors.ts';
 

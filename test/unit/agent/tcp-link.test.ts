@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dialLinkSocket, TcpLink, type DialledLinkSocket } from '../../../agent/transport/tcp-link.ts';
+import { TcpLink } from '../../../agent/transport/tcp-link.ts';
+import { dialLinkSocket, type SlabLinkSocket } from '../../../agent/transport/link-socket.ts';
 import { FrameHold, retainPayload } from '../../../agent/transport/frame-hold.ts';
 import { FrameDecoder, frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
 import { endOfTurn } from '../../../agent/transport/end-of-turn.ts';
@@ -62,7 +63,7 @@ async function pair(serverRecords: 'after-handshake' | 'when-allowed' = 'after-h
 
 type Hooks = Pick<ConstructorParameters<typeof TcpLink>[0], 'onEstablished' | 'onMessage' | 'onClose'>;
 
-function side(make: (o: Hooks) => TcpLink, socket: Socket | DialledLinkSocket): Side {
+function side(make: (o: Hooks) => TcpLink, socket: Socket | SlabLinkSocket): Side {
   const got: Received[] = [];
   const frames: number[] = [];
   if ('reader' in socket) {
