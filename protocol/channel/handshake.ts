@@ -19,6 +19,7 @@ import { PosternError } from '../errors.ts';
 import { HandshakeAuthError, HandshakeState, type KeyPair, type StaticKey } from '../noise/handshake-state.ts';
 import { identifierOf } from '../identity/identifier.ts';
 import { verifyAttestation } from '../identity/attestation.ts';
+import type { AttestationCache } from '../identity/attestation-cache.ts';
 import { verifyCredential, type Credential } from '../credential/credential.ts';
 import { DEFAULT_PROTOCOL, DEFAULT_REKEY_INTERVAL, PROLOGUE, PROLOGUE_TEXT, SUPPORTED_PROTOCOLS, type ChannelProtocol } from './constants.ts';
 import { decodePayload, encodePayload } from './payload.ts';
@@ -48,6 +49,12 @@ export interface TrustOptions {
   ignoreCredentials?: boolean;
   /** Refuse any peer but this identifier (pinning, e.g. the hub). */
   expectedPeer?: string;
+  /**
+   * Attestations already verified, for a side that sees the same peers
+   * reconnect (the hub): their signature is not checked again, their
+   * times are (identity/attestation-cache.ts).
+   */
+  attestations?: AttestationCache;
   /** Unix seconds. */
   now: () => number;
 }
@@ -100,7 +107,7 @@ export function verifyPeer(
 ): PeerInfo {
   const payload = decodePayload(payloadBytes);
   const now = trust.now();
-  const att = verifyAttestation(payload.attestation, now, crypto);
+  const att = verifyAttestation(payload.attestation, now, crypto, trust.attestations);
   if (!equal(att.identityPublicKey, payload.identityPublicKey)) {
     refuse('POSTERN_ATTESTATION_MISMATCH', 'the attestation belongs to another identity');
   }

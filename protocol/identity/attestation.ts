@@ -13,6 +13,7 @@ import type { CryptoProvider } from '../crypto/provider.ts';
 import { defaultCrypto } from '../crypto/index.ts';
 import { concat, Reader, utf8, Writer } from '../bytes.ts';
 import { PosternError } from '../errors.ts';
+import type { AttestationCache } from './attestation-cache.ts';
 
 export const ATTESTATION_VERSION = 1;
 export const PURPOSE_SECURE_CHANNEL = 1;
@@ -83,8 +84,10 @@ function decodeBody(body: Uint8Array): Attestation {
 /**
  * Verify an attestation envelope at time `now` (unix seconds) and return its
  * fields. Throws POSTERN_ATTESTATION_MALFORMED, _SIGNATURE or _EXPIRED.
+ * `known`: envelopes whose signature already verified (skipped, and this
+ * one added once it verifies); the times are checked either way.
  */
-export function verifyAttestation(envelope: Uint8Array, now: number, crypto: CryptoProvider = defaultCrypto): Attestation {
+export function verifyAttestation(envelope: Uint8Array, now: number, crypto: CryptoProvider = defaultCrypto, known?: AttestationCache): Attestation {
   if (!(envelope instanceof Uint8Array) || envelope.length !== ATTESTATION_LEN) {
     malformed(`an attestation is exactly ${ATTESTATION_LEN} bytes`);
   }
@@ -93,12 +96,15 @@ export function verifyAttestation(envelope: Uint8Array, now: number, crypto: Cry
   const signature = envelope.subarray(1 + ATTESTATION_BODY_LEN);
   // Only the identity key is read before the signature is checked.
   const identityPublicKey = body.subarray(1, 33);
-  if (!crypto.ed25519Verify(identityPublicKey, concat(DOMAIN, body), signature)) {
-    throw new PosternError(
-      'POSTERN_ATTESTATION_SIGNATURE',
-      'the static key attestation has an invalid signature',
-      'the peer is not who it claims to be, or the data was altered on the way; do not trust this connection',
-    );
+  if (known === undefined || !known.has(envelope)) {
+    if (!crypto.ed25519Verify(identityPublicKey, concat(DOMAIN, body), signature)) {
+      throw new PosternError(
+        'POSTERN_ATTESTATION_SIGNATURE',
+        'the static key attestation has an invalid signature',
+        'the peer is not who it claims to be, or the data was altered on the way; do not trust this connection',
+      );
+    }
+    known?.add(envelope);
   }
   const a = decodeBody(body);
   if (a.purpose !== PURPOSE_SECURE_CHANNEL) malformed(`purpose ${a.purpose} is not a secure-channel static key`);

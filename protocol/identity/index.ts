@@ -17,3 +17,4 @@ export {
   ATTESTATION_CLOCK_SKEW,
   type Attestation,
 } from './attestation.ts';
+export { AttestationCache, DEFAULT_ATTESTATION_CACHE } from './attestation-cache.ts';

@@ -7,15 +7,19 @@
  * Each handshake is a new TCP connection, the full XX exchange as an
  * enrolled node's link does it (attestation and credential, hub pinned), then
  * a clean close. The worker enrolls once with TICKET; that identity and
- * credential serve every connection, as for an agent reconnecting: the hub
- * verifies the attestation's signature each time anyway (it keeps no cache),
- * and ignores the credential, as it takes membership from its store.
+ * credential serve every connection. The hub ignores the credential, as it
+ * takes membership from its store. With `attestation: 'fresh'` each
+ * connection presents an attestation signed for it (the hub verifies every
+ * one, as for nodes it has not seen since it started); with 'known', the
+ * node's one attestation (the hub has verified it before, as for a node
+ * reconnecting, and checks only its times).
  */
 import { connect } from 'node:net';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
 import { HubClient } from '../../agent/node/hub-client.ts';
 import { decodeTicket } from '../../protocol/ticket/ticket.ts';
 import { loadOrCreateIdentity } from '../../agent/node/identity.ts';
+import { PURPOSE_SECURE_CHANNEL, signAttestation } from '../../protocol/identity/attestation.ts';
 import { MemoryVault } from '../../protocol/vault/index.ts';
 import { hubInfoOf, reportFailures, type HandshakeDone, type HandshakeRun } from './hub-shared.ts';
 
@@ -25,6 +29,20 @@ const hub = hubInfoOf(ticket!);
 const inFlight = Number(inFlightArg);
 const identity = loadOrCreateIdentity(new MemoryVault());
 const local = identity.local([await enroll()]);
+let signed = 0;
+
+/** The node's identity with an attestation no earlier handshake presented (its expiry differs). */
+function freshLocal(): typeof local {
+  const now = Math.floor(Date.now() / 1000);
+  const attestation = signAttestation(identity.sign, {
+    purpose: PURPOSE_SECURE_CHANNEL,
+    identityPublicKey: identity.publicKey,
+    staticPublicKey: local.staticKey.publicKey,
+    createdAt: now,
+    expiresAt: now + 86_400 + ++signed,
+  });
+  return { ...local, attestation };
+}
 const trust = {
   authorities: [hub.authorityPublicKey],
   project: hub.project,
@@ -53,14 +71,14 @@ interface Tally {
 }
 
 /** One connection: resolves when the socket is gone, so in-flight work stays bounded. */
-function handshake(t: Tally): Promise<void> {
+function handshake(t: Tally, fresh: boolean): Promise<void> {
   return new Promise((resolve) => {
     const socket = connect({ host: hub.host, port: hub.port, localAddress });
     let ok = false;
     new TcpLink({
       socket,
       initiator: true,
-      local,
+      local: fresh ? freshLocal() : local,
       trust,
       onEstablished: (link) => {
         ok = true;
@@ -86,7 +104,7 @@ async function run(o: HandshakeRun): Promise<HandshakeDone> {
   const lane = async () => {
     while (started < o.max && performance.now() < until) {
       started++;
-      await handshake(t);
+      await handshake(t, o.attestation === 'fresh');
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));

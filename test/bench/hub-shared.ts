@@ -25,6 +25,13 @@ export interface HandshakeRun {
   type: 'run';
   max: number;
   ms: number;
+  /**
+   * 'fresh': every handshake presents an attestation the hub has not seen
+   * (a node's first connection, as after a hub restart): the hub verifies
+   * each. 'known': the node's one attestation every time (a node
+   * reconnecting): the hub has verified it before and checks only its times.
+   */
+  attestation: 'fresh' | 'known';
 }
 
 export interface HandshakeDone {

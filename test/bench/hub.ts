@@ -4,7 +4,10 @@
  * The hub alone, as a real process started through the CLI, on loopback:
  *   - link handshakes per second: clients in worker processes open a TCP
  *     connection, complete the Noise XX link handshake, close, and again;
- *     reported per wall-clock second and per second of hub CPU (one core);
+ *     reported per wall-clock second and per second of hub CPU (one core),
+ *     each handshake presenting an attestation the hub has not seen (as
+ *     after a restart), then per hub CPU-second for a node reconnecting
+ *     with the attestation the hub verified before;
  *   - memory with idle agents: simulated nodes in worker processes, each
  *     with its own identity and link, enrolled with a ticket and sending the
  *     node's keepalives; the hub's RSS at two populations and per agent.
@@ -16,7 +19,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cliOk, freePort, NODE } from '../helpers/processes.ts';
 import { cpuSeconds, memory, report, type BenchRow } from './measure.ts';
-import { nextMessage, type AgentsGrown, type HandshakeDone } from './hub-shared.ts';
+import { nextMessage, type AgentsGrown, type HandshakeDone, type HandshakeRun } from './hub-shared.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -138,9 +141,10 @@ async function mintTickets(count: number, uses: number): Promise<string[]> {
 
 // ---- handshakes ---------------------------------------------------------------
 
-async function handshakeRound(workers: ChildProcess[], max: number, ms: number): Promise<HandshakeDone> {
+async function handshakeRound(workers: ChildProcess[], max: number, ms: number, attestation: HandshakeRun['attestation']): Promise<HandshakeDone> {
   const replies = workers.map((w) => nextMessage<HandshakeDone>(w, 'done', ms + 30_000));
-  for (const w of workers) w.send({ type: 'run', max: Math.ceil(max / workers.length), ms });
+  const run: HandshakeRun = { type: 'run', max: Math.ceil(max / workers.length), ms, attestation };
+  for (const w of workers) w.send(run);
   const all = await Promise.all(replies);
   return {
     type: 'done',
@@ -153,31 +157,42 @@ async function handshakeRound(workers: ChildProcess[], max: number, ms: number):
 async function benchHandshakes(hub: HubProcess, ticket: string): Promise<void> {
   const workers = await startWorkers('./hub-handshake-worker.ts', (i) => [ticket, `127.0.0.${2 + i}`, String(HANDSHAKE_IN_FLIGHT)], HANDSHAKE_WORKERS);
   // Untimed first: the hub's JIT and the workers' warm up.
-  const warm = await handshakeRound(workers, WARMUP.max, WARMUP.ms);
+  const warm = await handshakeRound(workers, WARMUP.max, WARMUP.ms, 'fresh');
   const logBefore = statSync(hub.log).size;
   const workersCpu = () => workers.reduce((s, w) => s + cpuSeconds(w.pid!), 0);
-  const cpu0 = cpuSeconds(hub.pid);
-  const wcpu0 = workersCpu();
-  const t0 = performance.now();
-  const r = await handshakeRound(workers, HANDSHAKES, HANDSHAKE_MS);
-  const secs = (performance.now() - t0) / 1000;
-  assertRunning(hub);
-  const cpu = cpuSeconds(hub.pid) - cpu0;
-  const wcpu = workersCpu() - wcpu0;
+  const timed = async (attestation: HandshakeRun['attestation']) => {
+    const cpu0 = cpuSeconds(hub.pid);
+    const wcpu0 = workersCpu();
+    const t0 = performance.now();
+    const r = await handshakeRound(workers, HANDSHAKES, HANDSHAKE_MS, attestation);
+    const secs = (performance.now() - t0) / 1000;
+    assertRunning(hub);
+    return { r, secs, cpu: cpuSeconds(hub.pid) - cpu0, wcpu: workersCpu() - wcpu0 };
+  };
+  // Every attestation new to the hub (its signature verified each time), then a node's one attestation again and again.
+  const fresh = await timed('fresh');
+  const known = await timed('known');
   await Promise.all(workers.map((w) => stop(w)));
+  const { r, secs, cpu, wcpu } = fresh;
   add('handshakes/s (wall)', r.established / secs, 'handshakes/s');
   add('handshakes per hub CPU-second', r.established / cpu, 'handshakes/CPU-s');
   add('hub CPU during handshakes', (100 * cpu) / secs, '% of a core');
+  add('handshakes per hub CPU-second, node reconnecting', known.r.established / known.cpu, 'handshakes/CPU-s');
   notes.push(
-    `handshakes: ${HANDSHAKE_WORKERS} workers × ${HANDSHAKE_IN_FLIGHT} in flight, each worker from its own source address; ` +
+    `handshakes: ${HANDSHAKE_WORKERS} workers × ${HANDSHAKE_IN_FLIGHT} in flight, each worker from its own source address, each handshake with an attestation the hub had not seen; ` +
       `${fmt(r.established)} in ${secs.toFixed(1)} s, hub CPU ${cpu.toFixed(2)} s, clients' CPU ${wcpu.toFixed(2)} s (after ${fmt(warm.established)} untimed)`,
   );
-  const hubLogged = (statSync(hub.log).size - logBefore) / Math.max(1, r.established);
+  notes.push(
+    `node reconnecting (its one attestation, which the hub verified before): ${fmt(known.r.established)} in ${known.secs.toFixed(1)} s, hub CPU ${known.cpu.toFixed(2)} s`,
+  );
+  const all = warm.established + r.established + known.r.established;
+  const hubLogged = (statSync(hub.log).size - logBefore) / Math.max(1, r.established + known.r.established);
   notes.push(`hub log: ${hubLogged.toFixed(0)} bytes per handshake (a line when the link is established, one when it closes)`);
-  if (r.failed + warm.failed > 0) problems.push(`${fmt(r.failed + warm.failed)} handshakes failed, first: ${r.firstError ?? warm.firstError}`);
+  const failed = warm.failed + r.failed + known.r.failed;
+  if (failed > 0) problems.push(`${fmt(failed)} handshakes failed, first: ${warm.firstError ?? r.firstError ?? known.r.firstError}`);
   // Clients count at message 3; the hub's own log says whether it completed them too.
   const hubSide = countLines(hub.log, ' established (');
-  if (hubSide < r.established + warm.established) problems.push(`the hub logged ${fmt(hubSide)} established links for ${fmt(r.established + warm.established)} client handshakes`);
+  if (hubSide < all) problems.push(`the hub logged ${fmt(hubSide)} established links for ${fmt(all)} client handshakes`);
 }
 
 // ---- idle agents --------------------------------------------------------------

@@ -9,6 +9,7 @@ import { PosternError } from '../../protocol/errors.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import { CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, LINK_PREFIX, RELAY_NAME_PREFIX, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { PeerInfo } from '../../protocol/channel/index.ts';
+import { AttestationCache } from '../../protocol/identity/index.ts';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
 import { adoptLinkSocket } from '../../agent/transport/link-socket.ts';
 import { retainPayload, type FrameHold } from '../../agent/transport/frame-hold.ts';
@@ -59,6 +60,8 @@ export class Hub {
   private readonly relays = new Map<string, { linkId: string; since: number }>();
   private readonly unauthByIp = new Map<string, number>();
   private unauthTotal = 0;
+  /** Nodes reconnect with the attestation they signed at start: its signature is checked once. */
+  private readonly attestations = new AttestationCache();
   address: HostPort | undefined;
 
   constructor(o: HubOptions) {
@@ -136,7 +139,14 @@ export class Hub {
         initiator: false,
         local: this.identity.local([]),
         // Membership comes from the store (established()), so presented credentials are not even verified.
-        trust: { authorities: [this.authority.publicKey], project: this.project, requireCredential: false, ignoreCredentials: true, now },
+        trust: {
+          authorities: [this.authority.publicKey],
+          project: this.project,
+          requireCredential: false,
+          ignoreCredentials: true,
+          attestations: this.attestations,
+          now,
+        },
         handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
         idleTimeoutMs: this.limits.idleTimeoutMs,
         // Only members relay: anyone else keeps the handshake's frame limit (see established()).

@@ -13,6 +13,7 @@ import {
   PURPOSE_SECURE_CHANNEL,
   signAttestation,
   verifyAttestation,
+  AttestationCache,
   type Attestation,
 } from '../../../protocol/identity/index.ts';
 import { codeOf } from '../../helpers/errors.ts';
@@ -194,6 +195,58 @@ describe('static key attestations', () => {
     // Alice's signature spliced onto Bob's body.
     const spliced = concat(bob.envelope.subarray(0, 82), alice.envelope.subarray(82));
     expect(codeOf(() => verifyAttestation(spliced, NOW))).toBe('POSTERN_ATTESTATION_SIGNATURE');
+  });
+
+  describe('with a cache of verified attestations', () => {
+    /** nodeCrypto, counting its Ed25519 verifications. */
+    function counting() {
+      const c = { ...nodeCrypto, verifies: 0 };
+      c.ed25519Verify = (...a: Parameters<CryptoProvider['ed25519Verify']>) => (c.verifies++, nodeCrypto.ed25519Verify(...a));
+      return c;
+    }
+
+    it('checks a signature once, then only the times of the same bytes', () => {
+      const { a, envelope } = fixture(nodeCrypto, { expiresAt: NOW + 1000 });
+      const known = new AttestationCache();
+      const c = counting();
+      expect(verifyAttestation(envelope, NOW, c, known)).toEqual(a);
+      expect(verifyAttestation(envelope.slice(), NOW, c, known)).toEqual(a);
+      expect(c.verifies).toBe(1);
+      expect(known.size).toBe(1);
+      // A cached envelope still expires, and is still not valid before its time.
+      expect(codeOf(() => verifyAttestation(envelope, NOW + 1000, c, known))).toBe('POSTERN_ATTESTATION_EXPIRED');
+      expect(codeOf(() => verifyAttestation(envelope, NOW - 401, c, known))).toBe('POSTERN_ATTESTATION_EXPIRED');
+      expect(c.verifies).toBe(1);
+    });
+
+    it('verifies any other bytes, and never remembers an envelope that failed', () => {
+      const { envelope } = fixture();
+      const known = new AttestationCache();
+      const c = counting();
+      verifyAttestation(envelope, NOW, c, known);
+      for (const i of [1, 40, 70, 100, 145]) {
+        const t = envelope.slice();
+        t[i]! ^= 1;
+        expect(codeOf(() => verifyAttestation(t, NOW, c, known))).toMatch(/^POSTERN_ATTESTATION_(SIGNATURE|MALFORMED)$/);
+        expect(codeOf(() => verifyAttestation(t, NOW, c, known))).toMatch(/^POSTERN_ATTESTATION_(SIGNATURE|MALFORMED)$/);
+      }
+      // Each of the ten attempts checked its signature: none was taken from the cache.
+      expect(c.verifies).toBe(11);
+      expect(known.size).toBe(1);
+    });
+
+    it('keeps the most recently used envelopes up to its capacity', () => {
+      const known = new AttestationCache(2);
+      const [x, y, z] = [fixture().envelope, fixture().envelope, fixture().envelope];
+      const c = counting();
+      verifyAttestation(x!, NOW, c, known);
+      verifyAttestation(y!, NOW, c, known);
+      verifyAttestation(x!, NOW, c, known); // x used last: y goes first
+      verifyAttestation(z!, NOW, c, known);
+      expect(c.verifies).toBe(3);
+      expect([known.has(x!), known.has(y!), known.has(z!)]).toEqual([true, false, true]);
+      expect(() => new AttestationCache(0)).toThrow(RangeError);
+    });
   });
 
   it('refuses to sign bad inputs with a PosternError', () => {
