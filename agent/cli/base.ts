@@ -4,7 +4,6 @@
  */
 import { Command, Flags } from '@oclif/core';
 import { PosternError } from '../../protocol/errors.ts';
-import { batchedStdout } from './line-writer.ts';
 
 export abstract class PosternCommand extends Command {
   static override baseFlags = {
@@ -35,8 +34,6 @@ export abstract class PosternCommand extends Command {
   }
 }
 
-/** Log lines with an ISO timestamp and a prefix, on stdout, those of one event-loop turn in one write. */
 export function timestamped(prefix: string): (line: string) => void {
-  const out = batchedStdout();
-  return (line) => out(`${new Date().toISOString()} ${prefix} ${line}\n`);
+  return (line) => process.stdout.write(`${new Date().toISOString()} ${prefix} ${line}\n`);
 }

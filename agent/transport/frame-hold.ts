@@ -23,6 +23,11 @@ export class FrameHold {
     return this.buf.byteLength;
   }
 
+  /** Only the first holder (its owner) holds it: nobody else refers to the bytes. */
+  get exclusive(): boolean {
+    return this.refs === 1;
+  }
+
   /** One more holder: call the returned function once, when done with the bytes. */
   hold(): () => void {
     if (this.refs === 0) throw new Error('FrameHold: the frame was already freed');

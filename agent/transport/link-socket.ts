@@ -10,7 +10,7 @@
  * to a new Socket that reads into slabs, and the accepted one is destroyed
  * without it (which tells its server the connection is no longer its own).
  * Where the running Node does not allow that, the accepted socket is used
- * as it is, read through 'data' events: slower, the same bytes.
+ * as it is, resumed and read through 'data' events: slower, the same bytes.
  */
 import { connect, Socket, type SocketConstructorOpts } from 'node:net';
 import { MAX_RELAY_RECORD } from '../../protocol/channel/index.ts';
@@ -51,9 +51,9 @@ interface StreamHandle {
 
 /**
  * Take over a socket a server accepted with `pauseOnConnect: true`, before
- * anything read from it: the same connection, read into slabs. Returns the
- * accepted socket unchanged when it cannot be taken over (already reading,
- * or a Node without the means).
+ * anything read from it: the same connection, read into slabs. When it
+ * cannot be taken over (a Node without the means, or a socket already
+ * reading), it is returned as it is, resumed if paused.
  */
 export function adoptLinkSocket(accepted: Socket): SlabLinkSocket | Socket {
   const s = accepted as Socket & { _handle?: StreamHandle | null };
@@ -66,16 +66,13 @@ export function adoptLinkSocket(accepted: Socket): SlabLinkSocket | Socket {
     accepted.bytesRead !== 0 ||
     accepted.destroyed
   ) {
+    // Read through 'data' events, which a socket paused on connect would never emit.
+    if (accepted.readableFlowing === false && !accepted.destroyed) accepted.resume();
     return accepted;
   }
   const { d, onread } = slabReads();
   s._handle = null;
-  try {
-    d.socket = new Socket({ handle, allowHalfOpen: accepted.allowHalfOpen, onread } as SocketConstructorOpts);
-  } catch {
-    s._handle = handle;
-    return accepted;
-  }
+  d.socket = new Socket({ handle, allowHalfOpen: accepted.allowHalfOpen, onread } as SocketConstructorOpts);
   // Without its handle, the accepted socket only closes and tells its server so.
   accepted.destroy();
   return d;

@@ -1,11 +1,22 @@
 /**
- * Length-prefixed frames read straight into large slabs, for link sockets
- * read through Node's `onread` option (link-socket.ts). Each read lands
- * after the previous one in the current slab, so a frame is a view of the
- * bytes as they arrived: no per-read allocation and no copy of frames that
- * span reads. A slab is never written again once handed out; when fewer than
- * one whole frame's bytes are free, the unfinished tail is copied into a new
- * slab and the reader lets go of the old one, which is freed at once unless
+ * Length-prefixed frames read straight into slabs, for link sockets read
+ * through Node's `onread` option (link-socket.ts). Each read lands after the
+ * previous one in the current slab, so a frame is a view of the bytes as
+ * they arrived: no per-read allocation and no copy of frames that span
+ * reads.
+ *
+ * Slabs follow the traffic, so that a hub with thousands of idle links
+ * keeps a few pages for each:
+ * - a link that moves little (keepalives, handshakes, requests) reads into
+ *   a small slab, and starts over at its beginning whenever every byte read
+ *   has been delivered and nobody holds the slab;
+ * - a link that streams (a read of `STREAM_READ` bytes or more) moves to a
+ *   large slab, where reads are large and frames rarely span slabs, and
+ *   back to a small one once it has drained after a short read;
+ * - a frame longer than the room left gets a slab that holds it whole, its
+ *   first bytes copied over.
+ *
+ * The reader lets go of a slab it leaves, which is freed at once unless
  * someone took a hold on it (`slabHold`, see frame-hold.ts): a slab that
  * outlived a few young-generation collections would otherwise wait for a
  * full one, and a busy link renews its slab every few milliseconds. So a
@@ -16,12 +27,21 @@
  * Same framing and limits as `FrameDecoder`: `length u32 BE ‖ bytes`, length
  * 1..maxFrame; anything else is a protocol violation. `maxFrame` may be
  * lowered or raised later (a link allows relay records only once the peer
- * is authenticated), up to the `capacity` the slabs were sized for.
+ * is authenticated), up to `capacity`.
  */
 import { FRAME_HEADER, FrameError, MAX_FRAME } from './frame-decoder.ts';
 import { FrameHold } from './frame-hold.ts';
 
+/** The slab of a streaming link. */
 export const SLAB_SIZE = 1024 * 1024;
+/** The slab of a link that moves little. */
+export const SMALL_SLAB = 16 * 1024;
+/** A read at least this long means the link streams. */
+export const STREAM_READ = 16 * 1024;
+/** The least room offered to a read (more when the frame in progress needs it). */
+const MIN_READ = 4 * 1024;
+/** Where a read goes once the reader is disposed of: nothing reads it. */
+const DISCARD = Buffer.allocUnsafeSlow(MIN_READ);
 
 export class SlabFrameReader {
   private slab: Buffer;
@@ -31,26 +51,34 @@ export class SlabFrameReader {
   /** End of the bytes read so far. */
   private end = 0;
   private limit: number;
-  /** The largest frame a slab keeps room for. */
   private readonly capacity: number;
   private readonly slabSize: number;
+  private readonly smallSize: number;
+  private streaming = false;
+  private disposed = false;
 
-  constructor(capacity = MAX_FRAME, slabSize = SLAB_SIZE) {
-    if (slabSize < 2 * (FRAME_HEADER + capacity)) throw new RangeError('slab must hold two whole frames');
+  constructor(capacity = MAX_FRAME, slabSize = SLAB_SIZE, smallSize = SMALL_SLAB) {
+    if (!(smallSize >= MIN_READ && slabSize >= smallSize)) throw new RangeError(`slabs must be ${MIN_READ} ≤ small ≤ large bytes`);
     this.capacity = capacity;
     this.limit = capacity;
     this.slabSize = slabSize;
-    this.slab = Buffer.allocUnsafeSlow(slabSize);
+    this.smallSize = smallSize;
+    this.slab = Buffer.allocUnsafeSlow(smallSize);
     this.hold = new FrameHold(this.slab);
+  }
+
+  get bufferedBytes(): number {
+    return this.end - this.start;
+  }
+
+  /** The size of the current slab. */
+  get slabBytes(): number {
+    return this.slab.length;
   }
 
   /** The current slab, which every frame `filled()` delivers is a view of: hold it to keep a frame past its call. */
   get slabHold(): FrameHold {
     return this.hold;
-  }
-
-  get bufferedBytes(): number {
-    return this.end - this.start;
   }
 
   /** Frames longer than this are refused (at most the capacity). */
@@ -63,26 +91,45 @@ export class SlabFrameReader {
     this.limit = n;
   }
 
-  /** Where the next read goes: the free tail of the slab, with room for at least one whole frame. */
+  /** Where the next read goes: the free tail of the slab, with room for the rest of the frame in progress. */
   nextBuffer(): Buffer {
-    if (this.slab.length - this.end < FRAME_HEADER + this.capacity) {
-      const next = Buffer.allocUnsafeSlow(this.slabSize);
-      const pending = this.end - this.start;
-      this.slab.copy(next, 0, this.start, this.end);
-      this.hold.drop();
-      this.slab = next;
-      this.hold = new FrameHold(next);
+    if (this.disposed) return DISCARD;
+    const pending = this.end - this.start;
+    if (pending === 0 && this.hold.exclusive) {
+      // Everything delivered and nobody holds the slab: start over, or give a large one back.
+      if (!this.streaming && this.slab.length > this.smallSize) this.replace(this.smallSize);
       this.start = 0;
-      this.end = pending;
+      this.end = 0;
+    }
+    // The rest of the frame in progress, when its header is in (filled() has checked its length).
+    const rest = pending >= FRAME_HEADER ? FRAME_HEADER + this.slab.readUInt32BE(this.start) - pending : 0;
+    const room = Math.max(rest, MIN_READ);
+    if (this.slab.length - this.end < room) {
+      this.replace(Math.max(this.streaming ? this.slabSize : this.smallSize, pending + room));
     }
     return this.slab.subarray(this.end);
   }
 
+  /** Move to a new slab of `size` bytes, the unfinished frame copied over; let go of the old one. */
+  private replace(size: number): void {
+    const next = Buffer.allocUnsafeSlow(size);
+    const pending = this.end - this.start;
+    this.slab.copy(next, 0, this.start, this.end);
+    this.hold.drop();
+    this.slab = next;
+    this.hold = new FrameHold(next);
+    this.start = 0;
+    this.end = pending;
+  }
+
   /** `n` bytes were read into the buffer last returned by `nextBuffer()`: emit the frames now complete. */
   filled(n: number, onFrame: (frame: Uint8Array) => void): void {
+    if (this.disposed) return;
+    this.streaming = n >= STREAM_READ;
     this.end += n;
     const s = this.slab;
-    while (this.end - this.start >= FRAME_HEADER) {
+    // A receiver may dispose of the reader from inside onFrame (its link closed): stop there.
+    while (!this.disposed && this.end - this.start >= FRAME_HEADER) {
       const len = s.readUInt32BE(this.start);
       if (len === 0 || len > this.limit) {
         this.start = this.end;
@@ -95,5 +142,13 @@ export class SlabFrameReader {
       this.start = frameEnd;
       onFrame(frame);
     }
+  }
+
+  /** The link is gone: let go of the slab (freed at once unless held) and deliver nothing more. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.start = this.end = 0;
+    this.hold.drop();
   }
 }

@@ -74,10 +74,12 @@ export class TcpLink {
   private relayFlushScheduled = false;
   /** Whichever reader this link's frames come through: it enforces the frame limit. */
   private readonly frames: { maxFrame: number };
+  private readonly slabs: SlabLinkSocket | undefined;
 
   constructor(o: TcpLinkOptions) {
     this.o = o;
     const slabs = 'reader' in o.socket ? o.socket : undefined;
+    this.slabs = slabs;
     this.socket = slabs?.socket ?? (o.socket as Socket);
     this.socket.setNoDelay(true);
     this.driver = new ChannelDriver({
@@ -285,6 +287,8 @@ export class TcpLink {
     this.relayBytes = 0;
     this.closeError = err;
     this.socket.destroy();
+    // Its slab is freed now (unless a forwarded payload still holds it), not at some later collection.
+    this.slabs?.reader.dispose();
     this.o.onClose?.(err);
   }
 }

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { adoptLinkSocket, dialLinkSocket, type SlabLinkSocket } from '../../../agent/transport/link-socket.ts';
-import { SLAB_SIZE } from '../../../agent/transport/slab-reader.ts';
+import { SMALL_SLAB } from '../../../agent/transport/slab-reader.ts';
 import { TcpLink } from '../../../agent/transport/tcp-link.ts';
 import { retainPayload, type FrameHold } from '../../../agent/transport/frame-hold.ts';
 import { frameHeader } from '../../../agent/transport/frame-decoder.ts';
@@ -50,7 +50,7 @@ describe('adoptLinkSocket', () => {
       sockets.push(d.socket);
       d.deliver = (n) =>
         d.reader.filled(n, (f) => {
-          backings.push(f.buffer.byteLength);
+          backings.push(f.buffer.byteLength === d.reader.slabBytes ? 1 : 0);
           frames.push(f.slice());
           d.socket.write(frame(f.slice().reverse()));
         });
@@ -66,7 +66,7 @@ describe('adoptLinkSocket', () => {
     // Compared as buffers: a deep comparison of 100,000 elements takes most of a second.
     expect(frames.map((f, i) => Buffer.from(f).equals(bodies[i]!))).toEqual([true, true, true]);
     // No per-read buffer: every frame is a view of the reader's slab.
-    expect(backings.every((b) => b === SLAB_SIZE)).toBe(true);
+    expect(backings).toEqual([1, 1, 1]);
     await until(() => Buffer.concat(echoed).length === bodies.reduce((n, b) => n + 4 + b.length, 0));
     expect(Buffer.concat(echoed).equals(concat(...bodies.map((b) => frame(b.slice().reverse()))))).toBe(true);
     const d = adopted as SlabLinkSocket;
@@ -77,6 +77,24 @@ describe('adoptLinkSocket', () => {
     const closed = new Promise<void>((r) => d.socket.on('close', () => r()));
     c.end();
     await closed;
+  });
+
+  it('resumes a paused socket it cannot take over, which then reads through data events', async () => {
+    let adopted: SlabLinkSocket | Socket | undefined;
+    const got: Buffer[] = [];
+    const port = await listen(true, (s) => {
+      // As on a Node whose stream handles cannot read into a given buffer.
+      const h = (s as unknown as { _handle: Record<string, unknown> })._handle;
+      h['useUserBuffer'] = undefined;
+      adopted = adoptLinkSocket(s);
+      sockets.push(s);
+      s.on('data', (b: Buffer) => got.push(b));
+    });
+    const c = connect(port, '127.0.0.1');
+    sockets.push(c);
+    c.write('read anyway');
+    await until(() => Buffer.concat(got).toString() === 'read anyway');
+    expect('reader' in adopted!).toBe(false);
   });
 
   it('leaves a socket that is already reading as it was', async () => {
@@ -135,11 +153,40 @@ describe('TcpLink over a taken-over socket', () => {
       expect(k.payload.length).toBe(200 * 1024);
       expect(k.payload.every((x) => x === i + 1)).toBe(true);
     });
-    // Letting go of every hold frees the slabs the reader left: their views go empty.
-    const first = kept[0]!;
-    for (const k of kept) k.done!();
-    expect(first.payload.length).toBe(0);
+    // Once the link is closed and every hold let go, every slab is freed, the last one included.
     client.close();
     serverLink?.close();
+    expect(kept.some((k) => k.payload.length > 0)).toBe(true);
+    for (const k of kept) k.done!();
+    expect(kept.every((k) => k.payload.length === 0)).toBe(true);
+  });
+
+  it('an idle link keeps a small slab, however many small messages it reads', async () => {
+    const auth = makeAuthority();
+    const open = trust(auth, { requireCredential: false });
+    let socket: SlabLinkSocket | Socket | undefined;
+    let got = 0;
+    let established!: () => void;
+    const ready = new Promise<void>((r) => (established = r));
+    const links: TcpLink[] = [];
+    const port = await listen(true, (s) => {
+      socket = adoptLinkSocket(s);
+      links.push(new TcpLink({ socket, initiator: false, local: makeParty().local([]), trust: open, onEstablished: () => established(), onMessage: () => got++ }));
+    });
+    const client = new TcpLink({ socket: dialLinkSocket('127.0.0.1', port), initiator: true, local: makeParty().local([]), trust: open });
+    links.push(client);
+    await ready;
+    const slab = (socket as SlabLinkSocket).reader.slabHold;
+    for (let i = 0; i < 300; i++) {
+      client.send([new Uint8Array(300).fill(i & 0xff)]);
+      await new Promise((r) => setImmediate(r));
+    }
+    await until(() => got === 300);
+    const reader = (socket as SlabLinkSocket).reader;
+    // 300 × ~350 bytes read, but the reader started over after each: the same small slab throughout.
+    expect(reader.slabHold).toBe(slab);
+    expect(reader.slabBytes).toBe(SMALL_SLAB);
+    expect(reader.bufferedBytes).toBe(0);
+    for (const l of links) l.close();
   });
 });
