@@ -10,9 +10,10 @@
  * - a link that moves little (keepalives, handshakes, requests) reads into
  *   a small slab, and starts over at its beginning whenever every byte read
  *   has been delivered and nobody holds the slab;
- * - a link that streams (a read of `STREAM_READ` bytes or more) moves to a
- *   large slab, where reads are large and frames rarely span slabs, and
- *   back to a small one once it has drained after a short read;
+ * - a link that streams (a read of `STREAM_READ` bytes or more, or one that
+ *   filled the room it was offered) moves to a large slab, where reads are
+ *   large and frames rarely span slabs, and back to a small one once it has
+ *   drained after a short read;
  * - a frame longer than the room left gets a slab that holds it whole, its
  *   first bytes copied over.
  *
@@ -34,12 +35,12 @@ import { FrameHold } from './frame-hold.ts';
 
 /** The slab of a streaming link. */
 export const SLAB_SIZE = 1024 * 1024;
-/** The slab of a link that moves little. */
-export const SMALL_SLAB = 16 * 1024;
-/** A read at least this long means the link streams. */
+/** The slab of a link that moves little: what an idle link keeps, resident (a page). */
+export const SMALL_SLAB = 4 * 1024;
+/** A read at least this long, or one that filled the room it was offered, means the link streams. */
 export const STREAM_READ = 16 * 1024;
 /** The least room offered to a read (more when the frame in progress needs it). */
-const MIN_READ = 4 * 1024;
+const MIN_READ = 2 * 1024;
 /** Where a read goes once the reader is disposed of: nothing reads it. */
 const DISCARD = Buffer.allocUnsafeSlow(MIN_READ);
 
@@ -55,6 +56,8 @@ export class SlabFrameReader {
   private readonly slabSize: number;
   private readonly smallSize: number;
   private streaming = false;
+  /** The length of the buffer the last nextBuffer() returned. */
+  private offered = 0;
   private disposed = false;
 
   constructor(capacity = MAX_FRAME, slabSize = SLAB_SIZE, smallSize = SMALL_SLAB) {
@@ -107,6 +110,7 @@ export class SlabFrameReader {
     if (this.slab.length - this.end < room) {
       this.replace(Math.max(this.streaming ? this.slabSize : this.smallSize, pending + room));
     }
+    this.offered = this.slab.length - this.end;
     return this.slab.subarray(this.end);
   }
 
@@ -125,7 +129,7 @@ export class SlabFrameReader {
   /** `n` bytes were read into the buffer last returned by `nextBuffer()`: emit the frames now complete. */
   filled(n: number, onFrame: (frame: Uint8Array) => void): void {
     if (this.disposed) return;
-    this.streaming = n >= STREAM_READ;
+    this.streaming = n >= STREAM_READ || n === this.offered;
     this.end += n;
     const s = this.slab;
     // A receiver may dispose of the reader from inside onFrame (its link closed): stop there.

@@ -63,7 +63,8 @@ describe('slab frame reader', () => {
   });
 
   it('a held slab is neither written again nor freed until its last hold lets go', () => {
-    const r = new SlabFrameReader(MAX_FRAME);
+    // Small slabs of 16 KiB: smaller buffers are left to the garbage collector, not freed by hand.
+    const r = new SlabFrameReader(MAX_FRAME, SLAB_SIZE, 16 * 1024);
     const kept: { view: Uint8Array; done: () => void; fill: number }[] = [];
     let slabs = new Set<ArrayBufferLike>();
     for (let i = 0; i < 40; i++) {
@@ -100,7 +101,8 @@ describe('slab frame reader', () => {
   });
 
   it('a frame longer than the room left gets a slab that holds it whole; the slab left behind is freed at once', () => {
-    const r = new SlabFrameReader(MAX_FRAME);
+    // Small slabs of 16 KiB: smaller buffers are left to the garbage collector, not freed by hand.
+    const r = new SlabFrameReader(MAX_FRAME, SLAB_SIZE, 16 * 1024);
     const views: Uint8Array[] = [];
     const first = r.nextBuffer();
     const small = first.buffer;
@@ -148,7 +150,8 @@ describe('slab frame reader', () => {
   });
 
   it('once disposed of, delivers nothing more (even from inside onFrame) and frees its slab', () => {
-    const r = new SlabFrameReader(MAX_FRAME);
+    // Small slabs of 16 KiB: smaller buffers are left to the garbage collector, not freed by hand.
+    const r = new SlabFrameReader(MAX_FRAME, SLAB_SIZE, 16 * 1024);
     const buf = r.nextBuffer();
     const slab = buf.buffer;
     buf.set(concat(frame(Uint8Array.of(1)), frame(Uint8Array.of(2)), frame(Uint8Array.of(3))));
