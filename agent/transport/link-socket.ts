@@ -72,7 +72,14 @@ export function adoptLinkSocket(accepted: Socket): SlabLinkSocket | Socket {
   }
   const { d, onread } = slabReads();
   s._handle = null;
-  d.socket = new Socket({ handle, allowHalfOpen: accepted.allowHalfOpen, onread } as SocketConstructorOpts);
+  try {
+    d.socket = new Socket({ handle, allowHalfOpen: accepted.allowHalfOpen, onread } as SocketConstructorOpts);
+  } catch {
+    // Half taken over is no use: close the connection rather than leave it open and unread.
+    s._handle = handle;
+    accepted.destroy();
+    return accepted;
+  }
   // Without its handle, the accepted socket only closes and tells its server so.
   accepted.destroy();
   return d;

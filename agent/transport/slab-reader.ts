@@ -10,10 +10,10 @@
  * - a link that moves little (keepalives, handshakes, requests) reads into
  *   a small slab, and starts over at its beginning whenever every byte read
  *   has been delivered and nobody holds the slab;
- * - a link that streams (a read of `STREAM_READ` bytes or more, or one that
- *   filled the room it was offered) moves to a large slab, where reads are
- *   large and frames rarely span slabs, and back to a small one once it has
- *   drained after a short read;
+ * - a link that streams (a read of `STREAM_READ` bytes or more) moves to a
+ *   large slab, where reads are large and frames rarely span slabs; one
+ *   whose read filled a smaller room moves to a 64 KiB slab; either goes
+ *   back to a small slab once it has drained after a short read;
  * - a frame longer than the room left gets a slab that holds it whole, its
  *   first bytes copied over.
  *
@@ -37,8 +37,10 @@ import { FrameHold } from './frame-hold.ts';
 export const SLAB_SIZE = 1024 * 1024;
 /** The slab of a link that moves little: what an idle link keeps, resident (a page). */
 export const SMALL_SLAB = 4 * 1024;
-/** A read at least this long, or one that filled the room it was offered, means the link streams. */
+/** A read at least this long means the link streams. */
 export const STREAM_READ = 16 * 1024;
+/** The next slab of a link whose last read filled the (small) room it was offered. */
+export const GROWN_SLAB = 64 * 1024;
 /** The least room offered to a read (more when the frame in progress needs it). */
 const MIN_READ = 2 * 1024;
 /** Where a read goes once the reader is disposed of: nothing reads it. */
@@ -55,7 +57,10 @@ export class SlabFrameReader {
   private readonly capacity: number;
   private readonly slabSize: number;
   private readonly smallSize: number;
+  /** The last read was long: the next slab is a large one. */
   private streaming = false;
+  /** The last read filled the room it was offered: the next slab is at least GROWN_SLAB. */
+  private grow = false;
   /** The length of the buffer the last nextBuffer() returned. */
   private offered = 0;
   private disposed = false;
@@ -98,20 +103,32 @@ export class SlabFrameReader {
   nextBuffer(): Buffer {
     if (this.disposed) return DISCARD;
     const pending = this.end - this.start;
-    if (pending === 0 && this.hold.exclusive) {
-      // Everything delivered and nobody holds the slab: start over, or give a large one back.
-      if (!this.streaming && this.slab.length > this.smallSize) this.replace(this.smallSize);
-      this.start = 0;
-      this.end = 0;
+    if (pending === 0) {
+      if (!this.streaming && !this.grow && this.slab.length > this.smallSize) {
+        // Drained after a short read: give the large slab back (freed once its holders let go).
+        this.replace(this.smallSize);
+      } else if (this.hold.exclusive) {
+        // Everything delivered and nobody holds the slab: start over at its beginning.
+        this.start = 0;
+        this.end = 0;
+      }
     }
-    // The rest of the frame in progress, when its header is in (filled() has checked its length).
-    const rest = pending >= FRAME_HEADER ? FRAME_HEADER + this.slab.readUInt32BE(this.start) - pending : 0;
-    const room = Math.max(rest, MIN_READ);
+    const room = Math.max(this.rest(pending), MIN_READ);
     if (this.slab.length - this.end < room) {
-      this.replace(Math.max(this.streaming ? this.slabSize : this.smallSize, pending + room));
+      const size = this.streaming ? this.slabSize : this.grow ? Math.min(this.slabSize, GROWN_SLAB) : this.smallSize;
+      this.replace(Math.max(size, pending + room));
     }
     this.offered = this.slab.length - this.end;
     return this.slab.subarray(this.end);
+  }
+
+  /** What the frame in progress still needs, when its header is in and valid (0 otherwise). */
+  private rest(pending: number): number {
+    if (pending < FRAME_HEADER) return 0;
+    const len = this.slab.readUInt32BE(this.start);
+    // filled() refuses a bad length before it is pending, unless a receiver's throw cut delivery short.
+    if (len === 0 || len > this.limit) return 0;
+    return FRAME_HEADER + len - pending;
   }
 
   /** Move to a new slab of `size` bytes, the unfinished frame copied over; let go of the old one. */
@@ -129,7 +146,8 @@ export class SlabFrameReader {
   /** `n` bytes were read into the buffer last returned by `nextBuffer()`: emit the frames now complete. */
   filled(n: number, onFrame: (frame: Uint8Array) => void): void {
     if (this.disposed) return;
-    this.streaming = n >= STREAM_READ || n === this.offered;
+    this.streaming = n >= STREAM_READ;
+    this.grow = n === this.offered;
     this.end += n;
     const s = this.slab;
     // A receiver may dispose of the reader from inside onFrame (its link closed): stop there.

@@ -259,7 +259,11 @@ export class TcpLink {
   }
 
   private writeFrame(parts: Uint8Array[]): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed) {
+      // Never written: what waited for the write is released now.
+      this.pendingWritten?.();
+      return;
+    }
     let len = 0;
     for (const p of parts) len += p.length;
     const s = this.socket;
@@ -283,11 +287,15 @@ export class TcpLink {
   private teardown(err?: PosternError): void {
     if (this.ended) return;
     this.ended = true;
+    // Relay messages that will never be written: let their owners free what they hold now.
+    const unsent = this.relays;
     this.relays = [];
     this.relayBytes = 0;
+    for (const e of unsent) e.onWritten?.();
     this.closeError = err;
     this.socket.destroy();
     // Its slab is freed now (unless a forwarded payload still holds it), not at some later collection.
+    // Only after destroy(): the socket's handle is closed, so no read can land in the freed slab.
     this.slabs?.reader.dispose();
     this.o.onClose?.(err);
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createServer, type AddressInfo } from 'node:net';
 import { frameHeader, MAX_FRAME } from '../../../agent/transport/frame-decoder.ts';
-import { SLAB_SIZE, SlabFrameReader, SMALL_SLAB, STREAM_READ } from '../../../agent/transport/slab-reader.ts';
+import { GROWN_SLAB, SLAB_SIZE, SlabFrameReader, SMALL_SLAB, STREAM_READ } from '../../../agent/transport/slab-reader.ts';
 import { dialLinkSocket } from '../../../agent/transport/link-socket.ts';
 import { concat } from '../../../protocol/bytes.ts';
 import { codeOf } from '../../helpers/errors.ts';
@@ -91,13 +91,51 @@ describe('slab frame reader', () => {
     feed(r, wire, [STREAM_READ * 2], () => got++);
     expect(got).toBe(20);
     expect(r.slabBytes).toBe(SLAB_SIZE);
+    // Drained after a long read: still streaming, it keeps the large slab.
+    const whole = r.nextBuffer();
+    whole.set(frame(new Uint8Array(STREAM_READ).fill(9)));
+    r.filled(STREAM_READ + 4, () => got++);
+    r.nextBuffer();
+    expect(r.slabBytes).toBe(SLAB_SIZE);
     // A short read that leaves nothing pending: the next read goes to a small slab.
     const buf = r.nextBuffer();
     buf.set(frame(new Uint8Array(10).fill(7)));
     r.filled(14, () => got++);
     r.nextBuffer();
     expect(r.slabBytes).toBe(SMALL_SLAB);
-    expect(got).toBe(21);
+    expect(got).toBe(22);
+  });
+
+  it('gives a large slab back after a short read even while a receiver holds it; the holder keeps its bytes', () => {
+    const r = new SlabFrameReader(MAX_FRAME);
+    const wire = concat(...Array.from({ length: 4 }, (_, i) => frame(new Uint8Array(60_000).fill(i + 1))));
+    const kept: { view: Uint8Array; done: () => void }[] = [];
+    feed(r, wire, [STREAM_READ * 4], (f) => kept.push({ view: f, done: r.slabHold.hold() }));
+    expect(r.slabBytes).toBe(SLAB_SIZE);
+    const large = r.nextBuffer();
+    large.set(frame(Uint8Array.of(5)));
+    r.filled(5, () => {});
+    expect(r.nextBuffer().length).toBeLessThanOrEqual(SMALL_SLAB);
+    expect(r.slabBytes).toBe(SMALL_SLAB);
+    kept.forEach((k, i) => expect(k.view.length === 60_000 && k.view.every((x) => x === i + 1)).toBe(true));
+    for (const k of kept) k.done();
+    expect(large.buffer.byteLength).toBe(0);
+  });
+
+  it('a read that fills a small room moves to a 64 KiB slab, not a large one', () => {
+    const r = new SlabFrameReader(MAX_FRAME);
+    const first = r.nextBuffer();
+    expect(first.length).toBe(SMALL_SLAB);
+    // 10 frames of 1,004 bytes: the first read fills the small slab and leaves a frame unfinished.
+    const wire = concat(...Array.from({ length: 10 }, () => frame(new Uint8Array(1000))));
+    first.set(wire.subarray(0, SMALL_SLAB));
+    let got = 0;
+    r.filled(SMALL_SLAB, () => got++);
+    const next = r.nextBuffer();
+    expect(r.slabBytes).toBe(GROWN_SLAB);
+    next.set(wire.subarray(SMALL_SLAB));
+    r.filled(wire.length - SMALL_SLAB, () => got++);
+    expect(got).toBe(10);
   });
 
   it('a frame longer than the room left gets a slab that holds it whole; the slab left behind is freed at once', () => {
@@ -133,6 +171,7 @@ describe('slab frame reader', () => {
         let got = 0;
         while (o < wire.length) {
           const buf = r.nextBuffer();
+          expect(buf.length).toBeGreaterThanOrEqual(2048);
           const pending = r.bufferedBytes;
           if (pending >= 4) {
             const len = new DataView(wire.buffer, wire.byteOffset + o - pending).getUint32(0);
@@ -162,6 +201,16 @@ describe('slab frame reader', () => {
     });
     expect(got).toEqual([1]);
     expect(slab.byteLength).toBe(0);
+    // A slab held when the reader is disposed of lives until its holder lets go.
+    const r2 = new SlabFrameReader(MAX_FRAME, SLAB_SIZE, 16 * 1024);
+    const b2 = r2.nextBuffer();
+    b2.set(frame(Uint8Array.of(9, 9)));
+    let held: { view: Uint8Array; done: () => void } | undefined;
+    r2.filled(6, (f) => (held = { view: f, done: r2.slabHold.hold() }));
+    r2.dispose();
+    expect(Array.from(held!.view)).toEqual([9, 9]);
+    held!.done();
+    expect(held!.view.length).toBe(0);
     // Reads that still arrive go nowhere.
     const after = r.nextBuffer();
     after.set(frame(Uint8Array.of(4)));

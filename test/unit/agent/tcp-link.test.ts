@@ -250,6 +250,16 @@ describe('TcpLink relay record limits and failures', () => {
     await server.closed;
     expect(server.got).toEqual([]);
   });
+
+  it('relay messages a closing link will never write still release what waited for them', async () => {
+    const { client } = await pair();
+    const released: string[] = [];
+    client.link.sendRelay(new TextEncoder().encode('queued'), [bytes(100, 1)], () => released.push('queued'));
+    // Closed in the same turn: the queued message never reaches a record.
+    client.link.close();
+    expect(released).toEqual(['queued']);
+    await client.closed;
+  });
 });
 
 describe('FrameHold', () => {
