@@ -79,6 +79,32 @@ describe('adoptLinkSocket', () => {
     await closed;
   });
 
+  it('a taken-over socket stops reading while paused and starts again on resume (how the hub holds back a sender)', async () => {
+    let d: SlabLinkSocket | undefined;
+    let frames = 0;
+    const port = await listen(true, (s) => {
+      const a = adoptLinkSocket(s);
+      if (!('reader' in a)) return;
+      d = a;
+      sockets.push(a.socket);
+      a.deliver = (n) => a.reader.filled(n, () => frames++);
+    });
+    const c = connect(port, '127.0.0.1');
+    sockets.push(c);
+    const body = frame(new Uint8Array(60_000).fill(3));
+    c.write(body);
+    await until(() => frames === 1);
+    d!.socket.pause();
+    // 400 more frames (24 MB): more than the kernel buffers hold, so the writer must wait for the reader.
+    for (let i = 0; i < 400; i++) c.write(body);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(frames).toBe(1);
+    expect(c.writableLength).toBeGreaterThan(0);
+    d!.socket.resume();
+    await until(() => frames === 401);
+    expect(d!.reader.bufferedBytes).toBe(0);
+  });
+
   /** A server socket passed to adoptLinkSocket that it must leave as it is: the text sent comes through 'data' events. */
   async function notTakenOver(pauseOnConnect: boolean, prepare: (s: Socket) => void, text: string): Promise<void> {
     let adopted: SlabLinkSocket | Socket | undefined;
