@@ -23,7 +23,8 @@ export interface SlabLinkSocket {
   deliver: (n: number) => void;
 }
 
-function slabReads(): { reader: SlabFrameReader; d: SlabLinkSocket; onread: NonNullable<SocketConstructorOpts['onread']> } {
+/** A link socket's reader, not yet with its socket, and the `onread` option that feeds it. */
+function slabReads(): { d: SlabLinkSocket; onread: NonNullable<SocketConstructorOpts['onread']> } {
   // Slabs sized for relay records; TcpLink keeps the limit at a handshake message's until it allows them.
   const reader = new SlabFrameReader(MAX_RELAY_RECORD);
   const d: SlabLinkSocket = { reader, deliver: () => {}, socket: undefined as unknown as Socket };
@@ -34,7 +35,7 @@ function slabReads(): { reader: SlabFrameReader; d: SlabLinkSocket; onread: NonN
       return true;
     },
   };
-  return { reader, d, onread };
+  return { d, onread };
 }
 
 /** Dial a link socket that reads frames into slabs. */

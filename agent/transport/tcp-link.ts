@@ -94,26 +94,26 @@ export class TcpLink {
       allowRelay: true,
       onClose: (err) => this.teardown(err),
     });
-    const onFrame = (frame: Uint8Array, owned = false) => {
-      // The decoder's own copy of a frame (header included) is handed to onMessage, to be freed once forwarded.
-      const hold = owned ? new FrameHold(new Uint8Array(frame.buffer, 0, frame.buffer.byteLength)) : undefined;
+    /** Hand a frame to the channel; `hold` is what a receiver forwarding a payload later holds (or none). */
+    const receive = (frame: Uint8Array, hold: FrameHold | undefined) => {
       this.ownedFrame = hold;
       try {
         this.driver.receiveRaw(frame, false);
       } finally {
         this.ownedFrame = undefined;
+      }
+    };
+    const onFrame = (frame: Uint8Array, owned = false) => {
+      // The decoder's own copy of a frame (header included) is handed to onMessage, to be freed once forwarded.
+      const hold = owned ? new FrameHold(new Uint8Array(frame.buffer, 0, frame.buffer.byteLength)) : undefined;
+      try {
+        receive(frame, hold);
+      } finally {
         hold?.drop();
       }
     };
-    const onSlabFrame = (frame: Uint8Array) => {
-      // A view of the read slab: whoever forwards a payload later holds the slab (or copies).
-      this.ownedFrame = slabs!.reader.slabHold;
-      try {
-        this.driver.receiveRaw(frame, false);
-      } finally {
-        this.ownedFrame = undefined;
-      }
-    };
+    // A view of the read slab: whoever forwards a payload later holds the slab (or copies).
+    const onSlabFrame = (frame: Uint8Array) => receive(frame, slabs!.reader.slabHold);
     const frameError = (e: unknown) =>
       this.driver.close(e instanceof PosternError ? e : new PosternError('POSTERN_FRAME_INVALID', String(e)));
     this.frames = slabs?.reader ?? this.decoder;

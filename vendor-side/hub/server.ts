@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { PosternError } from '../../protocol/errors.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import { CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, LINK_PREFIX, RELAY_NAME_PREFIX, type RoutedMessage } from '../../protocol/routing/index.ts';
-import type { PeerInfo } from '../../protocol/channel/index.ts';
+import type { PeerInfo, TrustOptions } from '../../protocol/channel/index.ts';
 import { AttestationCache } from '../../protocol/identity/index.ts';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
 import { adoptLinkSocket } from '../../agent/transport/link-socket.ts';
@@ -60,8 +60,12 @@ export class Hub {
   private readonly relays = new Map<string, { linkId: string; since: number }>();
   private readonly unauthByIp = new Map<string, number>();
   private unauthTotal = 0;
-  /** Nodes reconnect with the attestation they signed at start: its signature is checked once. */
-  private readonly attestations = new AttestationCache();
+  /**
+   * What every link trusts, the same for all. Membership comes from the store (established()), so
+   * presented credentials are not even verified; nodes reconnect with the attestation they signed
+   * at start, whose signature is checked once (AttestationCache).
+   */
+  private readonly linkTrust: TrustOptions;
   address: HostPort | undefined;
 
   constructor(o: HubOptions) {
@@ -84,6 +88,14 @@ export class Hub {
       credentialTtl: this.limits.credentialTtl,
       now: () => Math.floor(Date.now() / 1000),
     });
+    this.linkTrust = {
+      authorities: [this.authority.publicKey],
+      project: this.project,
+      requireCredential: false,
+      ignoreCredentials: true,
+      attestations: new AttestationCache(),
+      now: () => Math.floor(Date.now() / 1000),
+    };
     this.address = listen;
   }
 
@@ -124,7 +136,6 @@ export class Hub {
       else this.unauthByIp.set(ip, n);
     };
     const id = `${LINK_PREFIX}${randomBytes(8).toString('hex')}`;
-    const now = () => Math.floor(Date.now() / 1000);
     const st: LinkState = {
       id,
       ip,
@@ -138,15 +149,7 @@ export class Hub {
         socket: adoptLinkSocket(socket),
         initiator: false,
         local: this.identity.local([]),
-        // Membership comes from the store (established()), so presented credentials are not even verified.
-        trust: {
-          authorities: [this.authority.publicKey],
-          project: this.project,
-          requireCredential: false,
-          ignoreCredentials: true,
-          attestations: this.attestations,
-          now,
-        },
+        trust: this.linkTrust,
         handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
         idleTimeoutMs: this.limits.idleTimeoutMs,
         // Only members relay: anyone else keeps the handshake's frame limit (see established()).

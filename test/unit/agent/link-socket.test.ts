@@ -13,6 +13,7 @@ import { retainPayload, type FrameHold } from '../../../agent/transport/frame-ho
 import { frameHeader } from '../../../agent/transport/frame-decoder.ts';
 import { concat } from '../../../protocol/bytes.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
+import { until } from '../../helpers/until.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -30,13 +31,6 @@ async function listen(pauseOnConnect: boolean, onSocket: (s: Socket) => void): P
 
 const frame = (body: Uint8Array) => concat(frameHeader(body.length), body);
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const t = Date.now();
-  while (!cond()) {
-    if (Date.now() - t > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('adoptLinkSocket', () => {
   it('takes over a socket accepted paused: frames are views of a slab, both directions work, the server no longer counts it', async () => {

@@ -11,6 +11,7 @@ import { StreamDuplex } from '../../../agent/portal/stream-duplex.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
 import { concat } from '../../../protocol/bytes.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
+import { until } from '../../helpers/until.ts';
 
 interface Sent {
   from: 'a' | 'b';
@@ -54,20 +55,13 @@ function joined(path: Path = (m, transport) => ({ m, transport })) {
   return { ends, sent, closed, established };
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const t = Date.now();
-  while (!cond()) {
-    if (Date.now() - t > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('end-to-end channel over an unauthenticated path', () => {
   it('sends handshake messages for the links to authenticate and only transport messages without', async () => {
     const j = joined();
-    await until(() => j.established.a === true && j.established.b === true);
+    await until(() => j.established.a === true && j.established.b === true, 3000, 2);
     j.ends.a!.mux.ping(7);
-    await until(() => j.sent.length === 5);
+    await until(() => j.sent.length === 5, 3000, 2);
     expect(j.sent.map((s) => [s.from, s.transport])).toEqual([
       ['a', false],
       ['b', false],
@@ -79,7 +73,7 @@ describe('end-to-end channel over an unauthenticated path', () => {
 
   it('sends what separate callbacks of one event-loop turn queue as one message', async () => {
     const j = joined();
-    await until(() => j.established.a === true && j.established.b === true && j.sent.length === 3);
+    await until(() => j.established.a === true && j.established.b === true && j.sent.length === 3, 3000, 2);
     // Two callbacks of the same turn, as two connections read in one turn would be.
     await new Promise<void>((done) => {
       setImmediate(() => j.ends.a!.mux.ping(1));
@@ -88,14 +82,14 @@ describe('end-to-end channel over an unauthenticated path', () => {
     });
     expect(j.sent.slice(3).map((s) => [s.from, s.transport])).toEqual([['a', true]]);
     // Both pings arrived in it: their two answers leave together too.
-    await until(() => j.sent.length === 5);
+    await until(() => j.sent.length === 5, 3000, 2);
     await new Promise((r) => setTimeout(r, 20));
     expect(j.sent.slice(3).map((s) => s.from)).toEqual(['a', 'b']);
   });
 
   it('a writer\'s buffered writes all leave in the turn they were written, not one turn each', async () => {
     const j = joined();
-    await until(() => j.established.a === true && j.established.b === true && j.sent.length === 3);
+    await until(() => j.established.a === true && j.established.b === true && j.sent.length === 3, 3000, 2);
     const d = new StreamDuplex(j.ends.a!.mux.open('x'));
     let turns = 0;
     let counting = true;
@@ -118,10 +112,10 @@ describe('end-to-end channel over an unauthenticated path', () => {
       if (transport && from === 'a') m[m.length - 1]! ^= 1;
       return { m, transport };
     });
-    await until(() => j.established.a === true && j.established.b === true);
+    await until(() => j.established.a === true && j.established.b === true, 3000, 2);
     const t0 = Date.now();
     j.ends.a!.mux.ping(7);
-    await until(() => j.closed.a !== undefined && j.closed.b !== undefined);
+    await until(() => j.closed.a !== undefined && j.closed.b !== undefined, 3000, 2);
     expect(j.closed.b!.code).toBe('POSTERN_MESSAGE_TAMPERED');
     expect(j.closed.a!.code).toBe('POSTERN_PEER_CLOSED');
     // Through the notice, not the keepalive (60 s here).
@@ -135,7 +129,7 @@ describe('end-to-end channel over an unauthenticated path', () => {
   it('a handshake message arriving as a transport message is refused, and the sender told', async () => {
     // The responder's answer, passed on as if no link had to authenticate it.
     const j = joined((m, transport, from, n) => ({ m, transport: transport || (from === 'b' && n === 1) }));
-    await until(() => j.closed.a !== undefined && j.closed.b !== undefined);
+    await until(() => j.closed.a !== undefined && j.closed.b !== undefined, 3000, 2);
     expect(j.established.a).toBeUndefined();
     expect(j.closed.a!.code).toBe('POSTERN_MESSAGE_UNEXPECTED');
     expect(j.closed.b!.code).toBe('POSTERN_PEER_CLOSED');
@@ -143,29 +137,29 @@ describe('end-to-end channel over an unauthenticated path', () => {
 
   it('a notice arriving as a transport message is not a notice: it is a truncated transport message', async () => {
     const j = joined();
-    await until(() => j.established.a === true && j.established.b === true);
+    await until(() => j.established.a === true && j.established.b === true, 3000, 2);
     j.ends.a!.receive(new Uint8Array(0), ['link:b', j.ends.b!.address], true);
     expect(j.closed.a!.code).toBe('POSTERN_MESSAGE_TRUNCATED');
-    await until(() => j.closed.b !== undefined);
+    await until(() => j.closed.b !== undefined, 3000, 2);
     expect(j.closed.b!.code).toBe('POSTERN_PEER_CLOSED');
   });
 
   it('a notice from any other address is ignored', async () => {
     const j = joined();
-    await until(() => j.established.a === true && j.established.b === true);
+    await until(() => j.established.a === true && j.established.b === true, 3000, 2);
     j.ends.a!.receive(new Uint8Array(0), ['link:x', j.ends.b!.address], false);
     j.ends.a!.receive(new Uint8Array(0), ['link:b', 'ch-0000000000000000'], false);
     j.ends.b!.receive(new Uint8Array(0), ['link:a'], false);
     j.ends.a!.mux.ping(1);
-    await until(() => j.sent.filter((s) => s.from === 'b' && s.transport).length === 1);
+    await until(() => j.sent.filter((s) => s.from === 'b' && s.transport).length === 1, 3000, 2);
     expect(j.closed).toEqual({});
   });
 
   it('closing one end closes the other at once, with no notice back', async () => {
     const j = joined();
-    await until(() => j.established.a === true && j.established.b === true);
+    await until(() => j.established.a === true && j.established.b === true, 3000, 2);
     j.ends.b!.close();
-    await until(() => j.closed.a !== undefined);
+    await until(() => j.closed.a !== undefined, 3000, 2);
     expect(j.closed.a!.code).toBe('POSTERN_PEER_CLOSED');
     await new Promise((r) => setTimeout(r, 20));
     expect(j.sent.filter((s) => s.length === 0).map((s) => s.from)).toEqual(['b']);

@@ -15,6 +15,7 @@ import { endOfTurn } from '../../../agent/transport/end-of-turn.ts';
 import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_RECORD, MAX_TRANSPORT_MESSAGE } from '../../../protocol/channel/index.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
+import { until } from '../../helpers/until.ts';
 
 const auth = makeAuthority();
 const open = trust(auth, { requireCredential: false });
@@ -95,13 +96,6 @@ function side(make: (o: Hooks) => TcpLink, socket: Socket | SlabLinkSocket): Sid
   return { link, got, frames, closed, established };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const t = Date.now();
-  while (!cond()) {
-    if (Date.now() - t > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
