@@ -129,7 +129,11 @@ function ownBuffer(n: number): Uint8Array {
 }
 
 export function frameHeader(length: number): Uint8Array {
+  // Byte by byte: a DataView would give this small array an ArrayBuffer of its own (an allocation per frame).
   const h = new Uint8Array(FRAME_HEADER);
-  new DataView(h.buffer).setUint32(0, length);
+  h[0] = length >>> 24;
+  h[1] = (length >>> 16) & 0xff;
+  h[2] = (length >>> 8) & 0xff;
+  h[3] = length & 0xff;
   return h;
 }

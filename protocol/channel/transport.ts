@@ -140,11 +140,10 @@ export class TransportState {
       throw new ChannelError('POSTERN_MESSAGE_TOO_LARGE', `relay record of ${entries.length} messages exceeds the record limits`);
     }
     const headers = new Uint8Array(fit.headers);
-    const view = new DataView(headers.buffer);
     const payload: Uint8Array[] = [];
     let o = 0;
     for (const e of entries) {
-      view.setUint16(o, e.header.length);
+      put16(headers, o, e.header.length);
       headers.set(e.header, o + 2);
       o += 2 + e.header.length;
       let len = 0;
@@ -152,7 +151,7 @@ export class TransportState {
         len += p.length;
         payload.push(p);
       }
-      view.setUint32(o, transport ? (len | TRANSPORT_LEN_FLAG) >>> 0 : len);
+      put32(headers, o, transport ? (len | TRANSPORT_LEN_FLAG) >>> 0 : len);
       o += 4;
     }
     const n = this.send.n;
@@ -160,7 +159,7 @@ export class TransportState {
     const prefix = new Uint8Array(RELAY_PREFIX);
     writeNonce(prefix, n);
     prefix[0]! |= transport ? RELAY_FLAG | TRANSPORT_FLAG : RELAY_FLAG;
-    new DataView(prefix.buffer).setUint16(NONCE_LEN, headers.length + 16);
+    put16(prefix, NONCE_LEN, headers.length + 16);
     return [prefix, ...this.send.encryptPartsWithAd(transport ? [] : payload, [headers]), ...payload];
   }
 
@@ -194,7 +193,7 @@ export class TransportState {
       if (nonce > 0 && nonce % this.rekeyInterval === 0) this.recv.rekey();
       if (!relay) return { plaintext: this.recv.decryptWithAd(EMPTY, message.subarray(NONCE_LEN)) };
       if (message.length < RELAY_PREFIX + 16) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'message truncated');
-      const sealedLen = new DataView(message.buffer, message.byteOffset + NONCE_LEN, 2).getUint16(0);
+      const sealedLen = get16(message, NONCE_LEN);
       const end = RELAY_PREFIX + sealedLen;
       if (sealedLen < 16 || end > message.length) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'relay headers truncated');
       if (message.length - end > MAX_RELAY_PAYLOAD) {
@@ -263,17 +262,16 @@ export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array, tran
   const bad = (why: string): never => {
     throw new ChannelError('POSTERN_MESSAGE_UNEXPECTED', `malformed relay record: ${why}`);
   };
-  const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
   const out: RelayedMessage[] = [];
   let o = 0;
   let p = 0;
   while (o < headers.length) {
     if (out.length === MAX_RELAY_MESSAGES) bad(`more than ${MAX_RELAY_MESSAGES} messages`);
     if (o + 2 > headers.length) bad('truncated');
-    const hlen = view.getUint16(o);
+    const hlen = get16(headers, o);
     if (o + 2 + hlen + 4 > headers.length) bad('truncated');
     const header = headers.subarray(o + 2, o + 2 + hlen);
-    const field = view.getUint32(o + 2 + hlen);
+    const field = get32(headers, o + 2 + hlen);
     o += 2 + hlen + 4;
     if ((field >= TRANSPORT_LEN_FLAG) !== transport) bad('transport mark does not match the record');
     const plen = field & ~TRANSPORT_LEN_FLAG;
@@ -285,16 +283,36 @@ export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array, tran
   return out;
 }
 
+// Byte by byte, not through a DataView: one would give a small array an ArrayBuffer of its own, an
+// allocation per message.
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v & 0xff;
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+function get16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+function get32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
 function writeNonce(out: Uint8Array, n: number): void {
-  const v = new DataView(out.buffer, out.byteOffset, NONCE_LEN);
-  v.setUint32(0, Math.floor(n / 0x1_0000_0000));
-  v.setUint32(4, n >>> 0);
+  put32(out, 0, Math.floor(n / 0x1_0000_0000));
+  put32(out, 4, n >>> 0);
 }
 
 function readNonce(m: Uint8Array): number {
-  const v = new DataView(m.buffer, m.byteOffset, NONCE_LEN);
   // A relay record's two flag bits are not part of the counter; elsewhere a set bit is simply too large.
-  const hi = v.getUint32(0) & ((m[0]! & RELAY_FLAG) !== 0 ? 0x3fffffff : 0x7fffffff);
+  const hi = get32(m, 0) & ((m[0]! & RELAY_FLAG) !== 0 ? 0x3fffffff : 0x7fffffff);
   if (hi > 0x1fffff) return Number.MAX_SAFE_INTEGER; // beyond 2^53: never valid
-  return hi * 0x1_0000_0000 + v.getUint32(4);
+  return hi * 0x1_0000_0000 + get32(m, 4);
 }

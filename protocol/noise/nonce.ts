@@ -13,13 +13,27 @@ export function encodeNonce(cipher: CipherName, n: number, out = new Uint8Array(
   }
   const hi = Math.floor(n / 0x1_0000_0000);
   const lo = n >>> 0;
-  const v = new DataView(out.buffer, out.byteOffset, 12);
+  // Byte by byte: a DataView would give a small array an ArrayBuffer of its own (an allocation per message).
   if (cipher === 'ChaChaPoly') {
-    v.setUint32(4, lo, true);
-    v.setUint32(8, hi, true);
+    put32le(out, 4, lo);
+    put32le(out, 8, hi);
   } else {
-    v.setUint32(4, hi, false);
-    v.setUint32(8, lo, false);
+    put32be(out, 4, hi);
+    put32be(out, 8, lo);
   }
   return out;
+}
+
+function put32le(out: Uint8Array, o: number, v: number): void {
+  out[o] = v & 0xff;
+  out[o + 1] = (v >>> 8) & 0xff;
+  out[o + 2] = (v >>> 16) & 0xff;
+  out[o + 3] = v >>> 24;
+}
+
+function put32be(out: Uint8Array, o: number, v: number): void {
+  out[o] = v >>> 24;
+  out[o + 1] = (v >>> 16) & 0xff;
+  out[o + 2] = (v >>> 8) & 0xff;
+  out[o + 3] = v & 0xff;
 }

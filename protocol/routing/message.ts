@@ -99,13 +99,9 @@ export function decodeRouted(bytes: Uint8Array): RoutedMessage {
       if (o >= bytes.length) fail('truncated');
       const len = bytes[o++]!;
       if (len === 0 || len > MAX_ADDRESS_LEN || o + len > bytes.length) fail('bad address length');
-      let a = '';
-      for (let j = 0; j < len; j++) {
-        const c = bytes[o + j]!;
-        if (ADDRESS_BYTE[c] !== 1) fail('bad address characters');
-        a += String.fromCharCode(c);
-      }
-      route.push(a);
+      for (let j = 0; j < len; j++) if (ADDRESS_BYTE[bytes[o + j]!] !== 1) fail('bad address characters');
+      // One flat string at once (the bytes are checked ASCII), not one concatenation per character.
+      route.push(String.fromCharCode.apply(null, bytes.subarray(o, o + len) as unknown as number[]));
       o += len;
     }
     routes.push(route);
