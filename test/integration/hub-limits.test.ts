@@ -2,7 +2,8 @@
  * The hub's limits, each tested with a misbehaving peer over a real socket:
  * frame size (before the handshake, and for a peer that is not a member),
  * handshake timeout, unauthenticated connections per address,
- * garbage handshakes, enrollment attempts per link.
+ * garbage handshakes, enrollment attempts per link, and a sender flooding
+ * a destination that does not read (forwarding backpressure).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,9 @@ import type { NodeIdentity } from '../../agent/node/identity.ts';
 import { frameHeader } from '../../agent/transport/frame-decoder.ts';
 import type { PosternError } from '../../protocol/errors.ts';
 
+/** The hub pauses a sender while its destination has this much queued (4 MiB by default). */
+const HIGH_WATER = 256 * 1024;
+
 let root: string;
 let hub: Hub;
 let port: number;
@@ -35,7 +39,7 @@ beforeAll(async () => {
     dir: join(root, 'hub'),
     listen: { host: '127.0.0.1', port: 0 },
     log: (l) => lines.push(l),
-    limits: { maxUnauthenticatedPerIp: 3, handshakeTimeoutMs: 400, maxEnrollAttemptsPerLink: 2 },
+    limits: { maxUnauthenticatedPerIp: 3, handshakeTimeoutMs: 400, maxEnrollAttemptsPerLink: 2, forwardHighWaterBytes: HIGH_WATER },
   });
   port = (await hub.start()).port;
 });
@@ -192,6 +196,69 @@ describe('hub limits against misbehaving peers', () => {
     // The victim kept its link all along, and still answers.
     await expect(victim.request('hub', { op: 'ping' })).resolves.toMatchObject({ ok: true });
     victim.stop();
+  });
+
+  it(`pauses a member flooding a node that does not read: the hub queues the high-water mark (${HIGH_WATER / 1024} KiB) and one read, and loses nothing`, async () => {
+    const admin = loadAdminProject(join(root, 'admin'));
+    const info = { project: admin.project, routes: [`tcp:127.0.0.1:${port}`], hubIdentifier: identifierOf(hub.identity.publicKey), authorityPublicKey: admin.authorityPublicKey };
+    const started = async (identity: NodeIdentity, credentials: Uint8Array[], onRouted: (m: RoutedMessage) => void = () => {}) => {
+      const c = new HubClient({ hub: info, identity, credentials: () => credentials, onRouted, backoff: { initialMs: 60_000, maxMs: 60_000 } });
+      c.start();
+      await c.waitConnected(true);
+      return c;
+    };
+    const sender = await started(cliIdentity(join(root, 'admin')), [admin.credential]);
+    const t = await sender.request('authority', { op: 'create-ticket', expiresIn: 600, usageCount: 1, attributes: {}, relay: 'sink', enroller: false });
+    let received = 0;
+    let receivedBytes = 0;
+    const sink = await started(loadOrCreateIdentity(new MemoryVault()), [], (m) => {
+      received++;
+      receivedBytes += m.payload.length;
+    });
+    await sink.request('authority', { op: 'enroll', secret: Buffer.from(decodeTicket(String(t['ticket'])).secret).toString('hex') });
+    await sink.request('relays', { op: 'create-relay', name: 'sink' });
+    // The misbehaving side: the sink stops reading, so its link's kernel buffers fill and the hub's queue for it grows.
+    const sinkSocket = (sink as unknown as { link: { socket: Socket } }).link.socket;
+    sinkSocket.pause();
+    const senderLink = (sender as unknown as { link: { writableLength: number } }).link;
+    const hubLinks = (hub as unknown as { links: Map<string, { link: { writableLength: number }; paused: boolean }> }).links;
+    const hubQueued = () => Math.max(...[...hubLinks.values()].map((l) => l.link.writableLength));
+    const MESSAGE = 32 * 1024;
+    const MAX_MESSAGES = 2048; // 64 MiB at most
+    let sent = 0;
+    let peak = 0;
+    let senderPaused = false;
+    const t0 = Date.now();
+    // Bounded in count and time; stops once the sender's own link holds 8 MiB the hub would not take.
+    while (sent < MAX_MESSAGES && Date.now() - t0 < 5000 && senderLink.writableLength < 8 * 1024 * 1024) {
+      for (let i = 0; i < 16; i++, sent++) {
+        // Relay payloads are freed once written: each message is a buffer of its own.
+        sender.sendRouted(['relay:sink', 'listener'], ['ch-0123456789abcdef'], [new Uint8Array(MESSAGE).fill(sent & 0xff)], 'relay');
+      }
+      await new Promise((r) => setImmediate(r));
+      peak = Math.max(peak, hubQueued());
+      senderPaused ||= [...hubLinks.values()].some((l) => l.paused);
+    }
+    expect(senderPaused).toBe(true);
+    expect(senderLink.writableLength).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    // High-water mark, plus what one read of the sender's link held (a 1 MiB slab at most) before the pause.
+    expect(peak).toBeGreaterThan(HIGH_WATER);
+    expect(peak).toBeLessThanOrEqual(HIGH_WATER + 1024 * 1024 + MESSAGE);
+    // Reading again drains everything, in full: backpressure, not loss.
+    sinkSocket.resume();
+    const deadline = Date.now() + 20_000;
+    while (received < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(received).toBe(sent);
+    expect(receivedBytes).toBe(sent * MESSAGE);
+    expect([...hubLinks.values()].some((l) => l.paused)).toBe(false);
+    // Every pause ended with its listeners: none left behind on the sink's link at the hub.
+    const hubSockets = [...hubLinks.values()].map((l) => (l.link as unknown as { socket: Socket }).socket);
+    for (const s of hubSockets) {
+      expect(s.listenerCount('drain')).toBe(0);
+      expect(s.listenerCount('close')).toBeLessThanOrEqual(1);
+    }
+    sender.stop();
+    sink.stop();
   });
 
   it('never logs a ticket secret', () => {

@@ -283,16 +283,17 @@ export class Hub {
     if (!src.paused && dest.link.writableLength > this.limits.forwardHighWaterBytes) {
       src.paused = true;
       src.link.socket.pause();
-      dest.link.socket.once('drain', () => {
+      const d = dest.link.socket;
+      // Whichever comes first resumes the sender and removes both: a link that fills and drains all
+      // day must not collect a listener per pause.
+      const resume = () => {
+        d.off('drain', resume);
+        d.off('close', resume);
         src.paused = false;
         src.link.socket.resume();
-      });
-      dest.link.socket.once('close', () => {
-        if (src.paused) {
-          src.paused = false;
-          src.link.socket.resume();
-        }
-      });
+      };
+      d.on('drain', resume);
+      d.on('close', resume);
     }
   }
 
