@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { PosternError } from '../../protocol/errors.ts';
 import { MAX_CHANNEL_MESSAGE, MAX_CHANNEL_PLAINTEXT, type LocalIdentity, type PeerInfo, type TrustOptions } from '../../protocol/channel/index.ts';
 import { MuxSession, type MuxStream } from '../../protocol/mux/index.ts';
-import { CHANNEL_PREFIX } from '../../protocol/routing/index.ts';
+import { CHANNEL_PREFIX, encodeRouteHeader } from '../../protocol/routing/index.ts';
 import { ChannelDriver } from './driver.ts';
 import { endOfTurn } from '../transport/end-of-turn.ts';
 
@@ -23,9 +23,11 @@ export interface PortalChannelOptions {
   /**
    * Send one message to the peer. `transport`: an end-to-end transport
    * message, which the links need not authenticate again; handshake
-   * messages and the close notice are not.
+   * messages and the close notice are not. `header`: the route header of
+   * onward and ret, encoded (`encodeRouteHeader`), kept by the channel
+   * while its route stays the same.
    */
-  send: (onward: string[], ret: string[], parts: Uint8Array[], transport: boolean) => void;
+  send: (onward: string[], ret: string[], parts: Uint8Array[], transport: boolean, header: Uint8Array) => void;
   onEstablished?: (ch: PortalChannel) => void;
   onStream?: (ch: PortalChannel, stream: MuxStream, target: string) => void;
   onClose?: (ch: PortalChannel, error?: PosternError) => void;
@@ -42,6 +44,8 @@ export class PortalChannel {
   /** Unix seconds at creation: a channel older than our latest credential is replaced. */
   readonly createdAt = Math.floor(Date.now() / 1000);
   private remoteRoute: string[];
+  /** The route header of every message to the peer, encoded once per route. */
+  private routeHeader: Uint8Array | undefined;
   private routeLearned: boolean;
   private readonly driver: ChannelDriver;
   readonly mux: MuxSession;
@@ -83,7 +87,7 @@ export class PortalChannel {
       // Carried in relay records only, so its messages may be larger than a link's.
       maxMessage: MAX_CHANNEL_MESSAGE,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
-      sendRaw: (parts, transport) => o.send(this.remoteRoute, [this.address], parts, transport),
+      sendRaw: (parts, transport) => this.sendToPeer(parts, transport),
       onEstablished: () => {
         this.lastHeard = Date.now();
         this.startKeepalive();
@@ -204,6 +208,7 @@ export class PortalChannel {
     if (!this.routeLearned) {
       // The responder's first answer tells us its address behind the relay.
       this.remoteRoute = ret;
+      this.routeHeader = undefined;
       this.routeLearned = true;
     }
     this.driver.receiveRaw(payload, transport);
@@ -219,7 +224,7 @@ export class PortalChannel {
   private notifyPeer(err?: PosternError): void {
     if (!this.routeLearned || this.peerClosed || err?.code === 'POSTERN_PEER_GONE') return;
     try {
-      this.o.send(this.remoteRoute, [this.address], [new Uint8Array(0)], false);
+      this.sendToPeer([new Uint8Array(0)], false);
     } catch {
       /* the hub link is down: the peer learns it from the hub */
     }
@@ -227,6 +232,11 @@ export class PortalChannel {
 
   close(error?: PosternError): void {
     this.driver.close(error);
+  }
+
+  private sendToPeer(parts: Uint8Array[], transport: boolean): void {
+    this.routeHeader ??= encodeRouteHeader(this.remoteRoute, [this.address]);
+    this.o.send(this.remoteRoute, [this.address], parts, transport, this.routeHeader);
   }
 }
 

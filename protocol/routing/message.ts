@@ -75,6 +75,37 @@ export function encodeRouteHeader(onward: string[], ret: string[]): Uint8Array {
   return out;
 }
 
+/**
+ * The route header one hop on, as a forwarding hop sends it: the first
+ * onward address dropped and `hop` put first on the return route. Works on
+ * the bytes, without decoding the addresses again: `header` is the route part
+ * of a message `decodeRouted` accepted (anything after it is ignored), `hop`
+ * a valid address. Equal to `encodeRouteHeader(onward.slice(1), [hop, ...ret])`.
+ */
+export function advanceRouteHeader(header: Uint8Array, hop: string): Uint8Array {
+  if (!isAddress(hop)) throw new RouteError('POSTERN_ROUTE_INVALID', `invalid address ${JSON.stringify(hop.slice(0, 80))}`);
+  const onward = header[0]!;
+  if (onward === 0) throw new RouteError('POSTERN_ROUTE_INVALID', 'no onward address to drop');
+  const rest = 2 + header[1]!;
+  let o = 1;
+  for (let i = 0; i < onward; i++) o += 1 + header[o]!;
+  const retAt = o;
+  const ret = header[retAt]!;
+  if (ret >= MAX_ROUTE_LEN) throw new RouteError('POSTERN_ROUTE_INVALID', `route longer than ${MAX_ROUTE_LEN} hops`);
+  o++;
+  for (let i = 0; i < ret; i++) o += 1 + header[o]!;
+  if (o > header.length) throw new RouteError('POSTERN_ROUTE_INVALID', 'malformed routed message: truncated');
+  const out = new Uint8Array(1 + (retAt - rest) + 2 + hop.length + (o - retAt - 1));
+  out[0] = onward - 1;
+  out.set(header.subarray(rest, retAt), 1);
+  let w = 1 + retAt - rest;
+  out[w++] = ret + 1;
+  out[w++] = hop.length;
+  for (let i = 0; i < hop.length; i++) out[w++] = hop.charCodeAt(i);
+  out.set(header.subarray(retAt + 1, o), w);
+  return out;
+}
+
 export function encodeRouted(m: RoutedMessage): Uint8Array {
   const h = encodeRouteHeader(m.onward, m.ret);
   const out = new Uint8Array(h.length + m.payload.length);

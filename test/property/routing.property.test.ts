@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeRouted, encodeRouted, MAX_ROUTE_LEN } from '../../protocol/routing/index.ts';
+import { advanceRouteHeader, decodeRouted, encodeRouted, encodeRouteHeader, MAX_ROUTE_LEN } from '../../protocol/routing/index.ts';
 import { PosternError } from '../../protocol/errors.ts';
 import { FrameDecoder } from '../../agent/transport/frame-decoder.ts';
 
@@ -13,6 +13,24 @@ describe('routing codec properties', () => {
       fc.property(route, route, fc.uint8Array({ maxLength: 512 }), (onward, ret, payload) => {
         expect(decodeRouted(encodeRouted({ onward, ret, payload }))).toEqual({ onward, ret, payload });
       }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a route header one hop on, from its bytes, is the one encoded from the addresses (the payload after it ignored)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(address, { minLength: 1, maxLength: MAX_ROUTE_LEN }),
+        fc.array(address, { maxLength: MAX_ROUTE_LEN - 1 }),
+        address,
+        fc.uint8Array({ maxLength: 64 }),
+        (onward, ret, hop, payload) => {
+          const bytes = encodeRouted({ onward, ret, payload });
+          const next = advanceRouteHeader(bytes.subarray(0, bytes.length - payload.length), hop);
+          expect(next).toEqual(encodeRouteHeader(onward.slice(1), [hop, ...ret]));
+          expect(decodeRouted(next)).toEqual({ onward: onward.slice(1), ret: [hop, ...ret], payload: new Uint8Array(0) });
+        },
+      ),
       { numRuns: 300 },
     );
   });

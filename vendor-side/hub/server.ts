@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { randomBytes } from 'node:crypto';
 import { PosternError } from '../../protocol/errors.ts';
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
-import { CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, LINK_PREFIX, RELAY_NAME_PREFIX, type RoutedMessage } from '../../protocol/routing/index.ts';
+import { advanceRouteHeader, CHANNEL_PREFIX, decodeRouted, encodeRouteHeader, isChannelAddress, LINK_PREFIX, RELAY_NAME_PREFIX, type RoutedMessage } from '../../protocol/routing/index.ts';
 import type { PeerInfo, TrustOptions } from '../../protocol/channel/index.ts';
 import { AttestationCache } from '../../protocol/identity/index.ts';
 import { TcpLink } from '../../agent/transport/tcp-link.ts';
@@ -210,8 +210,11 @@ export class Hub {
 
   private message(st: LinkState, plaintext: Uint8Array, relayed?: Uint8Array, frame?: FrameHold, transport = false): void {
     let m: RoutedMessage;
+    let route: Uint8Array;
     try {
       m = decodeRouted(plaintext);
+      // The route part as it came: what is forwarded gets it one hop on, without encoding it again.
+      route = plaintext.subarray(0, plaintext.length - m.payload.length);
       const hop = m.onward[0] ?? '';
       const forwarded = hop.startsWith(RELAY_NAME_PREFIX) || hop.startsWith(LINK_PREFIX);
       if (relayed !== undefined) {
@@ -252,7 +255,7 @@ export class Hub {
       }
       st.peers.add(dest.id);
       dest.peers.add(st.id);
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame, transport);
+      this.forward(st, dest, advanceRouteHeader(route, st.id), m.payload, relayed !== undefined, frame, transport);
       return;
     }
     if (to.startsWith(LINK_PREFIX)) {
@@ -261,20 +264,20 @@ export class Hub {
         this.reply(st, m.ret, { code: 'POSTERN_PEER_GONE', message: 'the other node is no longer connected' }, true);
         return;
       }
-      this.forward(st, dest, m.onward.slice(1), [st.id, ...m.ret], m.payload, relayed !== undefined, frame, transport);
+      this.forward(st, dest, advanceRouteHeader(route, st.id), m.payload, relayed !== undefined, frame, transport);
     }
   }
 
-  private forward(src: LinkState, dest: LinkState, onward: string[], ret: string[], payload: Uint8Array, relay: boolean, frame?: FrameHold, transport = false): void {
-    if (onward.length === 0 || ret.length > 8) return;
+  /** Send on a message whose route `header` is already one hop on (the checks in message() keep it to listener or channel, answered to the sender's channel through its link). */
+  private forward(src: LinkState, dest: LinkState, header: Uint8Array, payload: Uint8Array, relay: boolean, frame?: FrameHold, transport = false): void {
     // End-to-end ciphertext is forwarded as it came: only the new route header is sealed. A relay
     // message waits for the end of this turn, so its payload is kept: a hold on the frame it sits
     // in (freed once every message of it is written) or, when it is a small part of it, a copy. An
     // end-to-end transport message goes on as one: unauthenticated by our links, as it came.
     const kept = relay ? retainPayload(payload, frame) : { payload, done: undefined };
     try {
-      if (relay) dest.link.sendRelay(encodeRouteHeader(onward, ret), [kept.payload], kept.done, transport);
-      else dest.link.send([encodeRouteHeader(onward, ret), payload]);
+      if (relay) dest.link.sendRelay(header, [kept.payload], kept.done, transport);
+      else dest.link.send([header, payload]);
     } catch {
       kept.done?.();
       return;

@@ -10,6 +10,7 @@ import { PortalChannel } from '../../../agent/channel/portal-channel.ts';
 import { StreamDuplex } from '../../../agent/portal/stream-duplex.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
 import { concat } from '../../../protocol/bytes.ts';
+import { encodeRouteHeader } from '../../../protocol/routing/index.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -17,6 +18,9 @@ interface Sent {
   from: 'a' | 'b';
   length: number;
   transport: boolean;
+  /** The first hop, and whether the route header handed over was that of onward and ret. */
+  to: string;
+  headerMatches: boolean;
 }
 
 /** What the path does to a message: deliver it (possibly changed, possibly with another kind), or drop it. */
@@ -36,9 +40,10 @@ function joined(path: Path = (m, transport) => ({ m, transport })) {
       trust: trust(auth),
       remoteRoute,
       keepaliveMs: 60_000,
-      send: (onward, ret, parts, transport) => {
+      send: (onward, ret, parts, transport, header) => {
         const m = concat(...parts);
-        const n = sent.push({ from: who, length: m.length, transport });
+        const headerMatches = Buffer.from(header).equals(encodeRouteHeader(onward, ret));
+        const n = sent.push({ from: who, length: m.length, transport, to: onward[0]!, headerMatches });
         const out = path(m, transport, who, n - 1);
         if (out === undefined) return;
         const hop = who === 'a' ? 'link:a' : 'link:b';
@@ -69,6 +74,9 @@ describe('end-to-end channel over an unauthenticated path', () => {
       ['a', true],
       ['b', true],
     ]);
+    // The kept route header is always the route's, and a new one once the initiator learned the responder's address.
+    expect(j.sent.every((s) => s.headerMatches)).toBe(true);
+    expect(j.sent.filter((s) => s.from === 'a').map((s) => s.to)).toEqual(['relay:r', 'link:b', 'link:b']);
   });
 
   it('sends what separate callbacks of one event-loop turn queue as one message', async () => {
@@ -121,7 +129,7 @@ describe('end-to-end channel over an unauthenticated path', () => {
     // Through the notice, not the keepalive (60 s here).
     expect(j.closed.a!.at - t0).toBeLessThan(2000);
     const notice = j.sent.filter((s) => s.from === 'b').at(-1)!;
-    expect(notice).toEqual({ from: 'b', length: 0, transport: false });
+    expect(notice).toMatchObject({ from: 'b', length: 0, transport: false, to: 'link:a', headerMatches: true });
     // The end that was told does not answer the notice.
     expect(j.sent.filter((s) => s.from === 'a' && s.length === 0)).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRouted, encodeRouted, encodeRouteHeader, MAX_ROUTE_LEN } from '../../../protocol/routing/index.ts';
+import { advanceRouteHeader, decodeRouted, encodeRouted, encodeRouteHeader, MAX_ROUTE_LEN } from '../../../protocol/routing/index.ts';
 import { PosternError } from '../../../protocol/errors.ts';
 
 describe('routed messages', () => {
@@ -20,5 +20,13 @@ describe('routed messages', () => {
     expect(() => decodeRouted(Uint8Array.of(9))).toThrow(PosternError);
     expect(() => decodeRouted(Uint8Array.of(1, 1, 0x20, 0))).toThrow(/bad address characters/);
     expect(() => decodeRouted(Uint8Array.of(1, 0, 0))).toThrow(/bad address length/);
+  });
+
+  it('moves a header one hop on only when there is a hop to drop, room on the return route and a valid address to add', () => {
+    expect(advanceRouteHeader(encodeRouteHeader(['relay:r', 'listener'], ['ch-aa']), 'link:7')).toEqual(encodeRouteHeader(['listener'], ['link:7', 'ch-aa']));
+    expect(() => advanceRouteHeader(encodeRouteHeader([], ['ch-aa']), 'link:7')).toThrow(/no onward address/);
+    expect(() => advanceRouteHeader(encodeRouteHeader(['a'], Array(MAX_ROUTE_LEN).fill('b')), 'link:7')).toThrow(/longer than 8 hops/);
+    expect(() => advanceRouteHeader(encodeRouteHeader(['a'], []), 'has space')).toThrow(/invalid address/);
+    expect(() => advanceRouteHeader(encodeRouteHeader(['abc'], ['def']).subarray(0, 7), 'link:7')).toThrow(/truncated/);
   });
 });
