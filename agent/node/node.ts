@@ -486,7 +486,7 @@ export class PosternNode {
         }
         let stream: MuxStream;
         try {
-          stream = ch.mux.open(spec.to);
+          stream = ch.mux.open(spec.to, { defer: true });
         } catch (e) {
           this.log(`inlet ${formatHostPort(spec.from)}: cannot open stream: ${(e as Error).message}`);
           socket.destroy();
@@ -498,6 +498,11 @@ export class PosternNode {
           },
         });
         socket.resume();
+        // The OPEN waits for the connection's first bytes, read by the next turn's I/O at the latest:
+        // a client that speaks first (HTTP, Git, PostgreSQL) has its request leave with it, one
+        // message through the hub instead of two. For a server that speaks first, the OPEN leaves a
+        // turn later (microseconds).
+        setImmediate(() => setImmediate(() => stream.announce()));
       },
       (e: unknown) => {
         const msg = e instanceof Error ? e.message : String(e);

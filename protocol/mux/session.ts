@@ -57,6 +57,8 @@ export class MuxSession implements StreamHost {
   private goAwaySent = false;
   private goAwayReceived = false;
   private closed = false;
+  /** Streams opened with `defer` whose OPEN has not left yet, lowest id first. */
+  private unannounced: MuxStream[] = [];
 
   constructor(o: MuxOptions) {
     this.o = o;
@@ -107,8 +109,14 @@ export class MuxSession implements StreamHost {
     if (this.map.get(s.id) === s) this.map.delete(s.id);
   }
 
-  /** Open a stream to the peer's outlet `target`. It may carry EARLY_WINDOW bytes before OPEN_ACK. */
-  open(target: string): MuxStream {
+  /**
+   * Open a stream to the peer's outlet `target`. It may carry EARLY_WINDOW
+   * bytes before OPEN_ACK. `defer`: hold the OPEN until the stream's first
+   * frame (its first bytes, FIN) or `announce()`, so that a connection's
+   * first bytes leave in the same message as its OPEN when they come soon.
+   * The peer sees nothing of a deferred stream reset before it was announced.
+   */
+  open(target: string, o: { defer?: boolean } = {}): MuxStream {
     if (this.closed) throw muxClosed('the channel is closed');
     if (this.goingAway) throw muxClosed('the channel is going away');
     const t = new TextEncoder().encode(target).length;
@@ -119,8 +127,37 @@ export class MuxSession implements StreamHost {
     this.nextId += 2;
     const s = new MuxStream(this, id, target, true, 0);
     this.map.set(id, s);
-    this.sendFrame(encodeFrame({ type: FRAME.OPEN, id, target, window: this.initialWindow }));
+    const frame = encodeFrame({ type: FRAME.OPEN, id, target, window: this.initialWindow });
+    if (o.defer === true) {
+      s.pendingOpen = frame;
+      this.unannounced.push(s);
+    } else {
+      // The peer takes ids in increasing order only: streams opened before this one go first.
+      this.announceUpTo(id);
+      this.sendFrame(frame);
+    }
     return s;
+  }
+
+  /** @internal Send the held OPEN of every deferred stream up to and including `s` (ids reach the peer in order). */
+  announce(s: MuxStream): void {
+    this.announceUpTo(s.id);
+  }
+
+  /** @internal A deferred stream closed before its OPEN left: the peer never hears of it. */
+  forget(s: MuxStream): void {
+    const i = this.unannounced.indexOf(s);
+    if (i >= 0) this.unannounced.splice(i, 1);
+    s.pendingOpen = undefined;
+  }
+
+  private announceUpTo(id: number): void {
+    while (this.unannounced.length > 0 && this.unannounced[0]!.id <= id) {
+      const s = this.unannounced.shift()!;
+      const frame = s.pendingOpen;
+      s.pendingOpen = undefined;
+      if (frame !== undefined) this.sendFrame(frame);
+    }
   }
 
   /**
@@ -208,6 +245,8 @@ export class MuxSession implements StreamHost {
   goAway(reason: number, message: string): void {
     if (this.goAwaySent || this.closed) return;
     this.goAwaySent = true;
+    // Streams opened before it are not refused for it.
+    this.announceUpTo(MAX_STREAM_ID);
     this.sendFrame(encodeFrame({ type: FRAME.GO_AWAY, id: 0, reason, message }));
   }
 
@@ -215,6 +254,7 @@ export class MuxSession implements StreamHost {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.unannounced = [];
     for (const s of [...this.map.values()]) s.terminate(RESET_REASON.GOING_AWAY, reason, false);
     this.map.clear();
   }

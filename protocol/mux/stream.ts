@@ -17,6 +17,10 @@ import { encodeDataHeader, encodeFrame } from './frame.ts';
 /** What a stream needs from its session. */
 export interface StreamHost {
   sendFrame(parts: Uint8Array[]): void;
+  /** Send this deferred stream's OPEN (and those of the deferred streams opened before it). */
+  announce(s: MuxStream): void;
+  /** This deferred stream closed before its OPEN left. */
+  forget(s: MuxStream): void;
   afterSend(done: () => void): void;
   removeStream(s: MuxStream): void;
   readonly maxFramePayload: number;
@@ -49,6 +53,8 @@ export class MuxStream {
   onClose?: () => void;
 
   private readonly host: StreamHost;
+  /** @internal Opener, `open(…, { defer: true })`: the OPEN frame, held until announced. */
+  pendingOpen: Uint8Array[] | undefined;
   private accepted = false;
   /** Acceptor: the opener's initial window, our send credit once we accept. */
   private readonly peerWindow: number;
@@ -97,6 +103,11 @@ export class MuxStream {
     return this.accepted;
   }
 
+  /** Opener: send a deferred OPEN now (no-op once sent). */
+  announce(): void {
+    if (this.pendingOpen !== undefined) this.host.announce(this);
+  }
+
   /** Acceptor: the target is ready. Sends OPEN_ACK, then hands over early data and an early FIN. */
   accept(): void {
     if (this.opener || this.accepted || this.closedFlag) return;
@@ -134,6 +145,7 @@ export class MuxStream {
     let total = 0;
     for (const p of parts) total += p.length;
     const n = Math.min(total, this.sendWindow);
+    if (n > 0) this.announce();
     const max = this.host.maxFramePayload;
     let pi = 0;
     let po = 0;
@@ -195,6 +207,7 @@ export class MuxStream {
       this.finDeferred = true;
       return;
     }
+    this.announce();
     this.host.sendFrame(encodeFrame({ type: FRAME.FIN, id: this.id }));
     this.maybeClose();
   }
@@ -202,7 +215,9 @@ export class MuxStream {
   /** Abort: send RESET with `reason`, close here (onReset with remote = false, then onClose). */
   reset(reason: number, message = ''): void {
     if (this.closedFlag) return;
-    this.host.sendFrame(encodeFrame({ type: FRAME.RESET, id: this.id, reason, message }));
+    // A stream the peer never heard of ends here without a word.
+    if (this.pendingOpen !== undefined) this.host.forget(this);
+    else this.host.sendFrame(encodeFrame({ type: FRAME.RESET, id: this.id, reason, message }));
     this.terminate(reason, message, false);
   }
 
@@ -269,6 +284,7 @@ export class MuxStream {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.early = [];
+    if (this.pendingOpen !== undefined) this.host.forget(this);
     this.host.removeStream(this);
     this.onReset?.(reason, message, remote);
     this.onClose?.();

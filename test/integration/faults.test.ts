@@ -4,6 +4,7 @@
  * refresh across expiry, and revocation. Bounds are stated in each test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { cli, cliOk, freePort } from '../helpers/processes.ts';
 import { echoService } from '../helpers/servers.ts';
 import { eventually, openLong, Project, roundTrip } from '../helpers/walkthrough-env.ts';
@@ -12,6 +13,9 @@ const KEEPALIVE_MS = 500;
 let p: Project;
 let echo: Awaited<ReturnType<typeof echoService>>;
 let inletEcho: number;
+/** A target that speaks first, as SMTP or MySQL do: a banner on connect, then an echo. */
+let banner: Server;
+let inletBanner: number;
 
 async function works(port: number): Promise<boolean> {
   return (await roundTrip(port, 'ping', 3000)) === 'ping';
@@ -19,16 +23,23 @@ async function works(port: number): Promise<boolean> {
 
 beforeAll(async () => {
   echo = await echoService();
+  banner = createServer((s) => {
+    s.on('error', () => {});
+    s.end('220 banner ready\r\n');
+  });
+  await new Promise<void>((r) => banner.listen(0, '127.0.0.1', r));
   p = new Project({ POSTERN_KEEPALIVE_MS: String(KEEPALIVE_MS) });
   await p.startHub(['--credential-ttl', '12']);
   await p.node('vendor', 'vendor', ['--attribute', 'vendor', '--relay', 'vendor-relay']);
   const closedPort = await freePort();
-  await p.node('acme', 'acme', ['--attribute', 'customer=acme', '--relay', 'acme-relay'], { echo: `127.0.0.1:${echo.port}`, down: `127.0.0.1:${closedPort}` }, 'vendor');
+  await p.node('acme', 'acme', ['--attribute', 'customer=acme', '--relay', 'acme-relay'], { echo: `127.0.0.1:${echo.port}`, down: `127.0.0.1:${closedPort}`, banner: `127.0.0.1:${(banner.address() as AddressInfo).port}` }, 'vendor');
   inletEcho = await p.inlet('vendor', 'vendor', 'acme-relay', 'echo');
+  inletBanner = await p.inlet('vendor', 'vendor', 'acme-relay', 'banner');
   expect(await works(inletEcho)).toBe(true);
 }, 120_000);
 
 afterAll(async () => {
+  banner?.close();
   await p?.close();
   echo?.server.close();
 });
@@ -40,6 +51,19 @@ describe('faults', () => {
     expect(p.log('acme', 'acme')).toMatch(/outlet down: target 127\.0\.0\.1:\d+ refused: ECONNREFUSED/);
     expect(p.log('vendor', 'vendor')).toMatch(/acme-relay\/down refused: target .* refused/);
     expect(await works(inletEcho)).toBe(true);
+  });
+
+  it('a target that speaks first reaches a client that sends nothing (the inlet announces the stream by itself)', async () => {
+    // The inlet holds a stream's OPEN until its first bytes or the next turn: here no bytes ever come.
+    const got = await new Promise<string>((resolve, reject) => {
+      const c = connect(inletBanner, '127.0.0.1');
+      let text = '';
+      c.on('data', (d) => (text += d.toString()));
+      c.on('end', () => resolve(text));
+      c.on('error', reject);
+      setTimeout(() => reject(new Error(`no banner after 5 s (got ${JSON.stringify(text)})`)), 5000).unref();
+    });
+    expect(got).toBe('220 banner ready\r\n');
   });
 
   it('an agent restart gives "relay offline" at once, and works again when it is back', async () => {

@@ -49,6 +49,95 @@ function collect(s: MuxStream) {
 }
 
 describe('mux sessions', () => {
+  /** Type and stream id of each frame A sent (one frame per send). */
+  const frames = (sent: Uint8Array[]) => sent.map((f) => [f[0], (f[1]! << 24) | (f[2]! << 16) | (f[3]! << 8) | f[4]!]);
+
+  it('holds a deferred OPEN until the stream first sends, then sends it just before: the peer accepts it as any other', () => {
+    const { a, b, pump, opened, sentByA } = pair();
+    const s = a.open('github', { defer: true });
+    const sa = collect(s);
+    pump();
+    expect(sentByA).toEqual([]);
+    expect(opened).toEqual([]);
+    expect(s.write(new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'))).toBe(18);
+    expect(frames(sentByA)).toEqual([
+      [FRAME.OPEN, 1],
+      [FRAME.DATA, 1],
+    ]);
+    pump();
+    const r = opened[0]!.stream;
+    const rb = collect(r);
+    r.accept();
+    pump();
+    expect(sa.ev.accepted).toBe(true);
+    expect(new TextDecoder().decode(rb.bytes())).toBe('GET / HTTP/1.1\r\n\r\n');
+    // Nothing sent twice: a later announce() and later writes send no second OPEN.
+    s.announce();
+    s.write(Uint8Array.of(1));
+    expect(frames(sentByA).filter(([t]) => t === FRAME.OPEN)).toHaveLength(1);
+    expect(b.streamCount).toBe(1);
+  });
+
+  it('sends a deferred OPEN alone on announce(), or before a FIN; only once', () => {
+    const { a, sentByA } = pair();
+    const s1 = a.open('x', { defer: true });
+    s1.announce();
+    s1.announce();
+    const s3 = a.open('y', { defer: true });
+    s3.end();
+    expect(frames(sentByA)).toEqual([
+      [FRAME.OPEN, 1],
+      [FRAME.OPEN, 3],
+      [FRAME.FIN, 3],
+    ]);
+  });
+
+  it('announces deferred streams in the order of their ids, which the peer requires', () => {
+    const { a, pump, opened, sentByA } = pair();
+    a.open('one', { defer: true });
+    const s3 = a.open('three', { defer: true });
+    a.open('five', { defer: true });
+    s3.write(Uint8Array.of(3));
+    a.open('seven');
+    expect(frames(sentByA)).toEqual([
+      [FRAME.OPEN, 1],
+      [FRAME.OPEN, 3],
+      [FRAME.DATA, 3],
+      [FRAME.OPEN, 5],
+      [FRAME.OPEN, 7],
+    ]);
+    pump();
+    // None refused for its id.
+    expect(opened.map((o) => o.target)).toEqual(['one', 'three', 'five', 'seven']);
+    expect(opened.every((o) => !o.stream.closed)).toBe(true);
+  });
+
+  it('a deferred stream reset or closed before it was announced is never heard of', () => {
+    const { a, pump, opened, sentByA } = pair();
+    const s1 = a.open('x', { defer: true });
+    const e1 = collect(s1);
+    s1.reset(RESET_REASON.CANCELLED, 'client left');
+    expect(e1.ev.reset).toMatchObject({ reason: RESET_REASON.CANCELLED, remote: false });
+    expect(e1.ev.closed).toBe(true);
+    const s3 = a.open('y', { defer: true });
+    a.close('gone');
+    s3.announce();
+    pump();
+    expect(sentByA).toEqual([]);
+    expect(opened).toEqual([]);
+    expect(a.streamCount).toBe(0);
+  });
+
+  it('announces deferred streams before GO_AWAY, so the peer does not refuse them for it', () => {
+    const { a, pump, opened, sentByA } = pair();
+    a.open('x', { defer: true });
+    a.goAway(RESET_REASON.GOING_AWAY, 'draining');
+    expect(frames(sentByA).map(([t]) => t)).toEqual([FRAME.OPEN, FRAME.GO_AWAY]);
+    pump();
+    expect(opened).toHaveLength(1);
+    expect(opened[0]!.stream.closed).toBe(false);
+  });
+
   it('opens, accepts, carries data both ways, half-closes each way and closes', () => {
     const { a, pump, opened } = pair();
     const s = a.open('github');
