@@ -498,10 +498,10 @@ export class PosternNode {
           },
         });
         socket.resume();
-        // The OPEN waits for the connection's first bytes, read by the next turn's I/O at the latest:
-        // a client that speaks first (HTTP, Git, PostgreSQL) has its request leave with it, one
-        // message through the hub instead of two. For a server that speaks first, the OPEN leaves a
-        // turn later (microseconds).
+        // The OPEN waits for the connection's first bytes if they are read by the next turn's I/O: a
+        // client that speaks first (HTTP, Git, PostgreSQL) usually has its request leave with it, one
+        // message through the hub instead of two. Otherwise (a server that speaks first, or a client
+        // slower than that) the OPEN leaves by itself two event-loop turns later.
         setImmediate(() => setImmediate(() => stream.announce()));
       },
       (e: unknown) => {

@@ -2,7 +2,7 @@
  * A multiplexer session over one secure channel: opens and accepts streams,
  * dispatches frames, enforces stream ids, the stream limit and GO_AWAY.
  * Pure: frames leave through `send`, channel messages come in through
- * `receive`. docs/formats-mux.md is the normative description.
+ * `receive`. docs/PROTOCOL.md §11 is the normative description.
  */
 import { PosternError } from '../errors.ts';
 import {
@@ -114,7 +114,10 @@ export class MuxSession implements StreamHost {
    * bytes before OPEN_ACK. `defer`: hold the OPEN until the stream's first
    * frame (its first bytes, FIN) or `announce()`, so that a connection's
    * first bytes leave in the same message as its OPEN when they come soon.
-   * The peer sees nothing of a deferred stream reset before it was announced.
+   * It also leaves when a stream opened later is announced (ids reach the
+   * peer in order) and before GO_AWAY. The peer sees nothing of a deferred
+   * stream reset before it was announced, and frames for it until then are
+   * ignored as for any stream that is not open.
    */
   open(target: string, o: { defer?: boolean } = {}): MuxStream {
     if (this.closed) throw muxClosed('the channel is closed');
@@ -182,7 +185,9 @@ export class MuxSession implements StreamHost {
         const id = readU32(msg, o + 1);
         if (id === 0) throw new MuxProtocolError('DATA on stream 0');
         if (len > this.maxFramePayload) throw new MuxProtocolError(`DATA frame of ${len} bytes exceeds ${this.maxFramePayload}`);
-        this.map.get(id)?.handleData(msg.subarray(o + HEADER_LEN, end), whole && o === 0 && end === msg.length);
+        const s = this.map.get(id);
+        // Not open for the peer yet (a deferred OPEN not sent): ignored, as in dispatch().
+        if (s !== undefined && s.pendingOpen === undefined) s.handleData(msg.subarray(o + HEADER_LEN, end), whole && o === 0 && end === msg.length);
       } else {
         this.dispatch(decodeFrame(msg.subarray(o, end), this.maxFramePayload));
       }
@@ -203,9 +208,10 @@ export class MuxSession implements StreamHost {
         this.goAwayReceived = true;
         return this.o.onGoAway?.(f.reason, f.message);
     }
-    // Stream frames for an id not open (closed, refused, never opened) race a reset: ignore.
+    // Stream frames for an id not open (closed, refused, never opened) race a reset: ignore. A
+    // deferred stream whose OPEN has not left is not open for the peer either.
     const s = this.map.get(f.id);
-    if (s === undefined) return;
+    if (s === undefined || s.pendingOpen !== undefined) return;
     switch (f.type) {
       case FRAME.DATA:
         return s.handleData(f.data);

@@ -84,16 +84,22 @@ export function encodeRouteHeader(onward: string[], ret: string[]): Uint8Array {
  */
 export function advanceRouteHeader(header: Uint8Array, hop: string): Uint8Array {
   if (!isAddress(hop)) throw new RouteError('POSTERN_ROUTE_INVALID', `invalid address ${JSON.stringify(hop.slice(0, 80))}`);
-  const onward = header[0]!;
+  // Lengths and counts are checked against the bytes there are; the addresses' characters are not
+  // (decodeRouted checked them).
+  const at = (i: number): number => {
+    if (i >= header.length) throw new RouteError('POSTERN_ROUTE_INVALID', 'malformed routed message: truncated');
+    return header[i]!;
+  };
+  const onward = at(0);
   if (onward === 0) throw new RouteError('POSTERN_ROUTE_INVALID', 'no onward address to drop');
-  const rest = 2 + header[1]!;
+  const rest = 2 + at(1);
   let o = 1;
-  for (let i = 0; i < onward; i++) o += 1 + header[o]!;
+  for (let i = 0; i < onward; i++) o += 1 + at(o);
   const retAt = o;
-  const ret = header[retAt]!;
+  const ret = at(retAt);
   if (ret >= MAX_ROUTE_LEN) throw new RouteError('POSTERN_ROUTE_INVALID', `route longer than ${MAX_ROUTE_LEN} hops`);
   o++;
-  for (let i = 0; i < ret; i++) o += 1 + header[o]!;
+  for (let i = 0; i < ret; i++) o += 1 + at(o);
   if (o > header.length) throw new RouteError('POSTERN_ROUTE_INVALID', 'malformed routed message: truncated');
   const out = new Uint8Array(1 + (retAt - rest) + 2 + hop.length + (o - retAt - 1));
   out[0] = onward - 1;

@@ -22,7 +22,7 @@ import { decodeTicket } from '../../protocol/ticket/index.ts';
 import type { RoutedMessage } from '../../protocol/routing/index.ts';
 import type { NodeIdentity } from '../../agent/node/identity.ts';
 import { frameHeader } from '../../agent/transport/frame-decoder.ts';
-import type { PosternError } from '../../protocol/errors.ts';
+import { PosternError } from '../../protocol/errors.ts';
 
 /** The hub pauses a sender while its destination has this much queued (4 MiB by default). */
 const HIGH_WATER = 256 * 1024;
@@ -198,7 +198,8 @@ describe('hub limits against misbehaving peers', () => {
     victim.stop();
   });
 
-  it(`pauses a member flooding a node that does not read: the hub queues the high-water mark (${HIGH_WATER / 1024} KiB) and one read, and loses nothing`, async () => {
+  /** A member sending to a node (relay `relay`) whose link stops reading, and the hub's view of both. */
+  async function flooding(relay: string) {
     const admin = loadAdminProject(join(root, 'admin'));
     const info = { project: admin.project, routes: [`tcp:127.0.0.1:${port}`], hubIdentifier: identifierOf(hub.identity.publicKey), authorityPublicKey: admin.authorityPublicKey };
     const started = async (identity: NodeIdentity, credentials: Uint8Array[], onRouted: (m: RoutedMessage) => void = () => {}) => {
@@ -208,57 +209,83 @@ describe('hub limits against misbehaving peers', () => {
       return c;
     };
     const sender = await started(cliIdentity(join(root, 'admin')), [admin.credential]);
-    const t = await sender.request('authority', { op: 'create-ticket', expiresIn: 600, usageCount: 1, attributes: {}, relay: 'sink', enroller: false });
-    let received = 0;
-    let receivedBytes = 0;
+    const t = await sender.request('authority', { op: 'create-ticket', expiresIn: 600, usageCount: 1, attributes: {}, relay, enroller: false });
+    const got = { messages: 0, bytes: 0 };
     const sink = await started(loadOrCreateIdentity(new MemoryVault()), [], (m) => {
-      received++;
-      receivedBytes += m.payload.length;
+      got.messages++;
+      got.bytes += m.payload.length;
     });
     await sink.request('authority', { op: 'enroll', secret: Buffer.from(decodeTicket(String(t['ticket'])).secret).toString('hex') });
-    await sink.request('relays', { op: 'create-relay', name: 'sink' });
+    await sink.request('relays', { op: 'create-relay', name: relay });
     // The misbehaving side: the sink stops reading, so its link's kernel buffers fill and the hub's queue for it grows.
     const sinkSocket = (sink as unknown as { link: { socket: Socket } }).link.socket;
     sinkSocket.pause();
-    const senderLink = (sender as unknown as { link: { writableLength: number } }).link;
-    const hubLinks = (hub as unknown as { links: Map<string, { link: { writableLength: number }; paused: boolean }> }).links;
-    const hubQueued = () => Math.max(...[...hubLinks.values()].map((l) => l.link.writableLength));
-    const MESSAGE = 32 * 1024;
-    const MAX_MESSAGES = 2048; // 64 MiB at most
-    let sent = 0;
-    let peak = 0;
-    let senderPaused = false;
-    const t0 = Date.now();
-    // Bounded in count and time; stops once the sender's own link holds 8 MiB the hub would not take.
-    while (sent < MAX_MESSAGES && Date.now() - t0 < 5000 && senderLink.writableLength < 8 * 1024 * 1024) {
-      for (let i = 0; i < 16; i++, sent++) {
-        // Relay payloads are freed once written: each message is a buffer of its own.
-        sender.sendRouted(['relay:sink', 'listener'], ['ch-0123456789abcdef'], [new Uint8Array(MESSAGE).fill(sent & 0xff)], 'relay');
+    const hubLinks = (hub as unknown as { links: Map<string, { link: { writableLength: number; socket: Socket }; paused: boolean }> }).links;
+    const state = { sent: 0, peak: 0, paused: false };
+    /**
+     * Send 32 KiB messages until the hub has paused the sender and `after` more were sent since
+     * (bounded: 2,048 messages, 10 s), sampling the hub's largest queue after each batch.
+     */
+    const flood = async (after: number) => {
+      let sentAtPause = -1;
+      const t0 = Date.now();
+      while (state.sent < 2048 && Date.now() - t0 < 10_000 && !(sentAtPause >= 0 && state.sent - sentAtPause >= after)) {
+        for (let i = 0; i < 16; i++, state.sent++) {
+          // Relay payloads are freed once written: each message is a buffer of its own.
+          sender.sendRouted([`relay:${relay}`, 'listener'], ['ch-0123456789abcdef'], [new Uint8Array(MESSAGE).fill(state.sent & 0xff)], 'relay');
+        }
+        await new Promise((r) => setImmediate(r));
+        state.peak = Math.max(state.peak, ...[...hubLinks.values()].map((l) => l.link.writableLength));
+        if (sentAtPause < 0 && [...hubLinks.values()].some((l) => l.paused)) {
+          state.paused = true;
+          sentAtPause = state.sent;
+        }
       }
-      await new Promise((r) => setImmediate(r));
-      peak = Math.max(peak, hubQueued());
-      senderPaused ||= [...hubLinks.values()].some((l) => l.paused);
-    }
-    expect(senderPaused).toBe(true);
-    expect(senderLink.writableLength).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    };
+    return { sender, sink, sinkSocket, hubLinks, state, got, flood };
+  }
+  const MESSAGE = 32 * 1024;
+
+  it(`pauses a member flooding a node that does not read: the hub queues the high-water mark (${HIGH_WATER / 1024} KiB) and one read, and loses nothing`, async () => {
+    const f = await flooding('sink');
+    // 8 MiB more after the pause: the sender goes on writing into its own link, the hub does not take it.
+    await f.flood(256);
+    expect(f.state.paused).toBe(true);
     // High-water mark, plus what one read of the sender's link held (a 1 MiB slab at most) before the pause.
-    expect(peak).toBeGreaterThan(HIGH_WATER);
-    expect(peak).toBeLessThanOrEqual(HIGH_WATER + 1024 * 1024 + MESSAGE);
+    expect(f.state.peak).toBeGreaterThan(HIGH_WATER);
+    expect(f.state.peak).toBeLessThanOrEqual(HIGH_WATER + 1024 * 1024 + MESSAGE);
     // Reading again drains everything, in full: backpressure, not loss.
-    sinkSocket.resume();
+    f.sinkSocket.resume();
     const deadline = Date.now() + 20_000;
-    while (received < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(received).toBe(sent);
-    expect(receivedBytes).toBe(sent * MESSAGE);
-    expect([...hubLinks.values()].some((l) => l.paused)).toBe(false);
+    while (f.got.messages < f.state.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(f.got.messages).toBe(f.state.sent);
+    expect(f.got.bytes).toBe(f.state.sent * MESSAGE);
+    expect([...f.hubLinks.values()].some((l) => l.paused)).toBe(false);
     // Every pause ended with its listeners: none left behind on the sink's link at the hub.
-    const hubSockets = [...hubLinks.values()].map((l) => (l.link as unknown as { socket: Socket }).socket);
-    for (const s of hubSockets) {
-      expect(s.listenerCount('drain')).toBe(0);
-      expect(s.listenerCount('close')).toBeLessThanOrEqual(1);
+    for (const l of f.hubLinks.values()) {
+      expect(l.link.socket.listenerCount('drain')).toBe(0);
+      expect(l.link.socket.listenerCount('close')).toBeLessThanOrEqual(1);
     }
-    sender.stop();
-    sink.stop();
+    f.sender.stop();
+    f.sink.stop();
+  });
+
+  it('a paused sender whose link the hub closes (as when revoked) takes its wait for the destination with it', async () => {
+    const f = await flooding('sink2');
+    await f.flood(0);
+    expect(f.state.paused).toBe(true);
+    // (A paused link is not read, so the hub learns that its node left only from this or its idle timeout.)
+    const paused = [...f.hubLinks.values()].find((l) => l.paused)!;
+    const before = f.hubLinks.size;
+    (paused.link as unknown as { close(e: PosternError): void }).close(new PosternError('POSTERN_MEMBER_REVOKED', 'membership revoked'));
+    expect(f.hubLinks.size).toBe(before - 1);
+    // The sink's link at the hub has not drained, yet nothing waits on it any more.
+    const sinkAtHub = [...f.hubLinks.values()].find((l) => l.link.writableLength > 0)!;
+    expect(sinkAtHub.link.writableLength).toBeGreaterThan(HIGH_WATER);
+    expect(sinkAtHub.link.socket.listenerCount('drain')).toBe(0);
+    f.sender.stop();
+    f.sinkSocket.resume();
+    f.sink.stop();
   });
 
   it('never logs a ticket secret', () => {

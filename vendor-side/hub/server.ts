@@ -38,6 +38,8 @@ interface LinkState {
   peers: Set<string>;
   enrollAttempts: number;
   paused: boolean;
+  /** While paused: stop waiting for the destination (this link closed first). */
+  unpause?: () => void;
 }
 
 export interface HubOptions {
@@ -184,6 +186,7 @@ export class Hub {
 
   private closed(st: LinkState, err?: PosternError): void {
     this.links.delete(st.id);
+    st.unpause?.();
     for (const name of st.relays) {
       if (this.relays.get(name)?.linkId === st.id) {
         this.relays.delete(name);
@@ -288,13 +291,19 @@ export class Hub {
       src.link.socket.pause();
       const d = dest.link.socket;
       // Whichever comes first resumes the sender and removes both: a link that fills and drains all
-      // day must not collect a listener per pause.
-      const resume = () => {
+      // day must not collect a listener per pause. A sender that closes while paused removes them
+      // too (closed()), so that they do not keep its state alive until the destination drains.
+      const unpause = () => {
         d.off('drain', resume);
         d.off('close', resume);
+        src.unpause = undefined;
+      };
+      const resume = () => {
+        unpause();
         src.paused = false;
         src.link.socket.resume();
       };
+      src.unpause = unpause;
       d.on('drain', resume);
       d.on('close', resume);
     }

@@ -119,13 +119,39 @@ describe('mux sessions', () => {
     s1.reset(RESET_REASON.CANCELLED, 'client left');
     expect(e1.ev.reset).toMatchObject({ reason: RESET_REASON.CANCELLED, remote: false });
     expect(e1.ev.closed).toBe(true);
-    const s3 = a.open('y', { defer: true });
-    a.close('gone');
-    s3.announce();
     pump();
     expect(sentByA).toEqual([]);
     expect(opened).toEqual([]);
     expect(a.streamCount).toBe(0);
+    // A later stream is announced past the forgotten id, and the peer takes it.
+    const s3 = a.open('y', { defer: true });
+    s3.announce();
+    expect(frames(sentByA)).toEqual([[FRAME.OPEN, 3]]);
+    pump();
+    expect(opened.map((o) => [o.stream.id, o.target, o.stream.closed])).toEqual([[3, 'y', false]]);
+  });
+
+  it('ignores frames from the peer for a deferred stream it has not been told of, as for any stream not open', () => {
+    const { a, pump, opened, sentByA } = pair();
+    const s = a.open('x', { defer: true });
+    const e = collect(s);
+    // A guessed OPEN_ACK (and a FIN) for the id the next stream will have.
+    a.receive(concat(...encodeFrame({ type: FRAME.OPEN_ACK, id: 1, window: EARLY_WINDOW })));
+    a.receive(concat(...encodeFrame({ type: FRAME.FIN, id: 1 })));
+    a.receive(concat(...encodeFrame({ type: FRAME.DATA, id: 1, data: Uint8Array.of(9) })));
+    expect(e.ev.accepted).toBe(false);
+    expect(e.ev.reset).toBeUndefined();
+    expect(s.closed).toBe(false);
+    expect(e.ev.end).toBe(false);
+    expect(sentByA).toEqual([]);
+    // The stream goes on as usual once announced.
+    s.write(Uint8Array.of(1, 2, 3));
+    pump();
+    const r = opened[0]!.stream;
+    r.accept();
+    pump();
+    expect(e.ev.accepted).toBe(true);
+    expect(frames(sentByA).map(([t]) => t)).toEqual([FRAME.OPEN, FRAME.DATA]);
   });
 
   it('announces deferred streams before GO_AWAY, so the peer does not refuse them for it', () => {

@@ -28,5 +28,9 @@ describe('routed messages', () => {
     expect(() => advanceRouteHeader(encodeRouteHeader(['a'], Array(MAX_ROUTE_LEN).fill('b')), 'link:7')).toThrow(/longer than 8 hops/);
     expect(() => advanceRouteHeader(encodeRouteHeader(['a'], []), 'has space')).toThrow(/invalid address/);
     expect(() => advanceRouteHeader(encodeRouteHeader(['abc'], ['def']).subarray(0, 7), 'link:7')).toThrow(/truncated/);
+    // Cut at a length or count byte: still a route error, never a RangeError.
+    for (const cut of [1, 2, 5, 6]) {
+      expect(() => advanceRouteHeader(encodeRouteHeader(['abc'], ['def']).subarray(0, cut), 'link:7')).toThrow(PosternError);
+    }
   });
 });
