@@ -10,6 +10,7 @@
  * at once, when it is a buffer of its own (see `releaseAfterWrite`).
  */
 import { PosternError } from '../../protocol/errors.ts';
+import { readU32, writeU32 } from '../../protocol/bytes.ts';
 import { releaseAfterWrite } from './release.ts';
 
 export const FRAME_HEADER = 4;
@@ -73,7 +74,7 @@ export class FrameDecoder {
       let len: number;
       let start: number;
       if (this.headerGot === 0 && chunk.length - o >= FRAME_HEADER) {
-        len = u32(chunk, o);
+        len = readU32(chunk, o);
         start = o + FRAME_HEADER;
       } else {
         const k = Math.min(FRAME_HEADER - this.headerGot, chunk.length - o);
@@ -81,7 +82,7 @@ export class FrameDecoder {
         this.headerGot += k;
         o += k;
         if (this.headerGot < FRAME_HEADER) break;
-        len = u32(this.header, 0);
+        len = readU32(this.header, 0);
         start = o;
       }
       if (len === 0 || len > this.maxFrame) {
@@ -118,8 +119,6 @@ export class FrameDecoder {
   }
 }
 
-const u32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-
 /** The smallest buffer a frame is first assembled in. */
 const MIN_ASSEMBLY = 4096;
 
@@ -129,11 +128,7 @@ function ownBuffer(n: number): Uint8Array {
 }
 
 export function frameHeader(length: number): Uint8Array {
-  // Byte by byte: a DataView would give this small array an ArrayBuffer of its own (an allocation per frame).
   const h = new Uint8Array(FRAME_HEADER);
-  h[0] = length >>> 24;
-  h[1] = (length >>> 16) & 0xff;
-  h[2] = (length >>> 8) & 0xff;
-  h[3] = length & 0xff;
+  writeU32(h, 0, length);
   return h;
 }

@@ -7,7 +7,7 @@
  * next nonce: any replayed, reordered or dropped message is an error and the
  * channel is closed. No sliding window is kept.
  */
-import { EMPTY } from '../bytes.ts';
+import { EMPTY, readU16, readU32, writeU16, writeU32 } from '../bytes.ts';
 import { PosternError } from '../errors.ts';
 import type { CipherState } from '../noise/cipher-state.ts';
 import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_PAYLOAD, MAX_TRANSPORT_MESSAGE, NONCE_LEN } from './constants.ts';
@@ -143,7 +143,7 @@ export class TransportState {
     const payload: Uint8Array[] = [];
     let o = 0;
     for (const e of entries) {
-      put16(headers, o, e.header.length);
+      writeU16(headers, o, e.header.length);
       headers.set(e.header, o + 2);
       o += 2 + e.header.length;
       let len = 0;
@@ -151,7 +151,7 @@ export class TransportState {
         len += p.length;
         payload.push(p);
       }
-      put32(headers, o, transport ? (len | TRANSPORT_LEN_FLAG) >>> 0 : len);
+      writeU32(headers, o, transport ? (len | TRANSPORT_LEN_FLAG) >>> 0 : len);
       o += 4;
     }
     const n = this.send.n;
@@ -159,7 +159,7 @@ export class TransportState {
     const prefix = new Uint8Array(RELAY_PREFIX);
     writeNonce(prefix, n);
     prefix[0]! |= transport ? RELAY_FLAG | TRANSPORT_FLAG : RELAY_FLAG;
-    put16(prefix, NONCE_LEN, headers.length + 16);
+    writeU16(prefix, NONCE_LEN, headers.length + 16);
     return [prefix, ...this.send.encryptPartsWithAd(transport ? [] : payload, [headers]), ...payload];
   }
 
@@ -193,7 +193,7 @@ export class TransportState {
       if (nonce > 0 && nonce % this.rekeyInterval === 0) this.recv.rekey();
       if (!relay) return { plaintext: this.recv.decryptWithAd(EMPTY, message.subarray(NONCE_LEN)) };
       if (message.length < RELAY_PREFIX + 16) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'message truncated');
-      const sealedLen = get16(message, NONCE_LEN);
+      const sealedLen = readU16(message, NONCE_LEN);
       const end = RELAY_PREFIX + sealedLen;
       if (sealedLen < 16 || end > message.length) throw new ChannelError('POSTERN_MESSAGE_TRUNCATED', 'relay headers truncated');
       if (message.length - end > MAX_RELAY_PAYLOAD) {
@@ -268,10 +268,10 @@ export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array, tran
   while (o < headers.length) {
     if (out.length === MAX_RELAY_MESSAGES) bad(`more than ${MAX_RELAY_MESSAGES} messages`);
     if (o + 2 > headers.length) bad('truncated');
-    const hlen = get16(headers, o);
+    const hlen = readU16(headers, o);
     if (o + 2 + hlen + 4 > headers.length) bad('truncated');
     const header = headers.subarray(o + 2, o + 2 + hlen);
-    const field = get32(headers, o + 2 + hlen);
+    const field = readU32(headers, o + 2 + hlen);
     o += 2 + hlen + 4;
     if ((field >= TRANSPORT_LEN_FLAG) !== transport) bad('transport mark does not match the record');
     const plen = field & ~TRANSPORT_LEN_FLAG;
@@ -283,36 +283,14 @@ export function splitRelayRecord(headers: Uint8Array, payloads: Uint8Array, tran
   return out;
 }
 
-// Byte by byte, not through a DataView: one would give a small array an ArrayBuffer of its own, an
-// allocation per message.
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-function get16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function get32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
 function writeNonce(out: Uint8Array, n: number): void {
-  put32(out, 0, Math.floor(n / 0x1_0000_0000));
-  put32(out, 4, n >>> 0);
+  writeU32(out, 0, Math.floor(n / 0x1_0000_0000));
+  writeU32(out, 4, n >>> 0);
 }
 
 function readNonce(m: Uint8Array): number {
   // A relay record's two flag bits are not part of the counter; elsewhere a set bit is simply too large.
-  const hi = get32(m, 0) & ((m[0]! & RELAY_FLAG) !== 0 ? 0x3fffffff : 0x7fffffff);
+  const hi = readU32(m, 0) & ((m[0]! & RELAY_FLAG) !== 0 ? 0x3fffffff : 0x7fffffff);
   if (hi > 0x1fffff) return Number.MAX_SAFE_INTEGER; // beyond 2^53: never valid
-  return hi * 0x1_0000_0000 + get32(m, 4);
+  return hi * 0x1_0000_0000 + readU32(m, 4);
 }

@@ -8,6 +8,7 @@
  */
 import { DEFAULT_MAX_FRAME_PAYLOAD, FRAME, HEADER_LEN, knownReason, MAX_STR8, MAX_STREAM_ID } from './constants.ts';
 import { MuxProtocolError } from './errors.ts';
+import { readU32, writeU32 } from '../bytes.ts';
 
 export type Frame =
   | { type: typeof FRAME.DATA; id: number; data: Uint8Array }
@@ -23,19 +24,6 @@ export type Frame =
 const enc = new TextEncoder();
 // ignoreBOM: a message that starts with U+FEFF keeps it (the default would drop it).
 const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-// ---- byte helpers (no DataView per frame on the hot path) -----------------
-
-export function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
 
 function checkU32(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > MAX_STREAM_ID) throw new RangeError(`${what} must be a u32, got ${v}`);

@@ -18,7 +18,8 @@ import {
   RESET_REASON,
 } from './constants.ts';
 import { muxClosed, MuxProtocolError, tooManyStreams } from './errors.ts';
-import { decodeFrame, encodeFrame, readU32, type Frame } from './frame.ts';
+import { decodeFrame, encodeFrame, type Frame } from './frame.ts';
+import { readU32 } from '../bytes.ts';
 import { MuxStream, type StreamHost } from './stream.ts';
 
 export interface MuxOptions {

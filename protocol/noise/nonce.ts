@@ -1,4 +1,5 @@
 import type { CipherName } from '../crypto/provider.ts';
+import { writeU32, writeU32LE } from '../bytes.ts';
 
 /**
  * Noise rev 34 §12: the 96-bit AEAD nonce is 4 zero bytes then the 64-bit
@@ -13,27 +14,13 @@ export function encodeNonce(cipher: CipherName, n: number, out = new Uint8Array(
   }
   const hi = Math.floor(n / 0x1_0000_0000);
   const lo = n >>> 0;
-  // Byte by byte: a DataView would give a small array an ArrayBuffer of its own (an allocation per message).
   if (cipher === 'ChaChaPoly') {
-    put32le(out, 4, lo);
-    put32le(out, 8, hi);
+    writeU32LE(out, 4, lo);
+    writeU32LE(out, 8, hi);
   } else {
-    put32be(out, 4, hi);
-    put32be(out, 8, lo);
+    writeU32(out, 4, hi);
+    writeU32(out, 8, lo);
   }
   return out;
 }
 
-function put32le(out: Uint8Array, o: number, v: number): void {
-  out[o] = v & 0xff;
-  out[o + 1] = (v >>> 8) & 0xff;
-  out[o + 2] = (v >>> 16) & 0xff;
-  out[o + 3] = v >>> 24;
-}
-
-function put32be(out: Uint8Array, o: number, v: number): void {
-  out[o] = v >>> 24;
-  out[o + 1] = (v >>> 16) & 0xff;
-  out[o + 2] = (v >>> 8) & 0xff;
-  out[o + 3] = v & 0xff;
-}
