@@ -28,16 +28,19 @@ export class AttestationCache {
   has(envelope: Uint8Array): boolean {
     const k = toHex(envelope);
     if (!this.seen.has(k)) return false;
-    this.seen.delete(k);
-    this.seen.set(k, true);
+    this.touch(k);
     return true;
   }
 
   /** Remember an envelope whose signature just verified. */
   add(envelope: Uint8Array): void {
-    const k = toHex(envelope);
+    this.touch(toHex(envelope));
+    if (this.seen.size > this.capacity) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  /** Most recently used: a Map iterates in insertion order, the oldest first. */
+  private touch(k: string): void {
     this.seen.delete(k);
     this.seen.set(k, true);
-    if (this.seen.size > this.capacity) this.seen.delete(this.seen.keys().next().value!);
   }
 }

@@ -108,6 +108,12 @@ export class MuxSession implements StreamHost {
   /** @internal */
   removeStream(s: MuxStream): void {
     if (this.map.get(s.id) === s) this.map.delete(s.id);
+    if (s.pendingOpen !== undefined) {
+      // Closed before its OPEN left: the peer never hears of it.
+      s.pendingOpen = undefined;
+      const i = this.unannounced.indexOf(s);
+      if (i >= 0) this.unannounced.splice(i, 1);
+    }
   }
 
   /**
@@ -146,13 +152,6 @@ export class MuxSession implements StreamHost {
   /** @internal Send the held OPEN of every deferred stream up to and including `s` (ids reach the peer in order). */
   announce(s: MuxStream): void {
     this.announceUpTo(s.id);
-  }
-
-  /** @internal A deferred stream closed before its OPEN left: the peer never hears of it. */
-  forget(s: MuxStream): void {
-    const i = this.unannounced.indexOf(s);
-    if (i >= 0) this.unannounced.splice(i, 1);
-    s.pendingOpen = undefined;
   }
 
   private announceUpTo(id: number): void {
@@ -261,7 +260,6 @@ export class MuxSession implements StreamHost {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.unannounced = [];
     for (const s of [...this.map.values()]) s.terminate(RESET_REASON.GOING_AWAY, reason, false);
     this.map.clear();
   }

@@ -19,9 +19,8 @@ export interface StreamHost {
   sendFrame(parts: Uint8Array[]): void;
   /** Send this deferred stream's OPEN (and those of the deferred streams opened before it). */
   announce(s: MuxStream): void;
-  /** This deferred stream closed before its OPEN left. */
-  forget(s: MuxStream): void;
   afterSend(done: () => void): void;
+  /** The stream is finished; one whose deferred OPEN never left is dropped unannounced. */
   removeStream(s: MuxStream): void;
   readonly maxFramePayload: number;
   readonly initialWindow: number;
@@ -216,8 +215,7 @@ export class MuxStream {
   reset(reason: number, message = ''): void {
     if (this.closedFlag) return;
     // A stream the peer never heard of ends here without a word.
-    if (this.pendingOpen !== undefined) this.host.forget(this);
-    else this.host.sendFrame(encodeFrame({ type: FRAME.RESET, id: this.id, reason, message }));
+    if (this.pendingOpen === undefined) this.host.sendFrame(encodeFrame({ type: FRAME.RESET, id: this.id, reason, message }));
     this.terminate(reason, message, false);
   }
 
@@ -284,7 +282,6 @@ export class MuxStream {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.early = [];
-    if (this.pendingOpen !== undefined) this.host.forget(this);
     this.host.removeStream(this);
     this.onReset?.(reason, message, remote);
     this.onClose?.();
