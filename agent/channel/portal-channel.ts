@@ -23,11 +23,10 @@ export interface PortalChannelOptions {
   /**
    * Send one message to the peer. `transport`: an end-to-end transport
    * message, which the links need not authenticate again; handshake
-   * messages and the close notice are not. `header`: the route header of
-   * onward and ret, encoded (`encodeRouteHeader`), kept by the channel
-   * while its route stays the same.
+   * messages and the close notice are not. `header`: the route header (the
+   * peer's route, this channel's address to answer), encoded once per route.
    */
-  send: (onward: string[], ret: string[], parts: Uint8Array[], transport: boolean, header: Uint8Array) => void;
+  send: (header: Uint8Array, parts: Uint8Array[], transport: boolean) => void;
   onEstablished?: (ch: PortalChannel) => void;
   onStream?: (ch: PortalChannel, stream: MuxStream, target: string) => void;
   onClose?: (ch: PortalChannel, error?: PosternError) => void;
@@ -236,7 +235,7 @@ export class PortalChannel {
 
   private sendToPeer(parts: Uint8Array[], transport: boolean): void {
     this.routeHeader ??= encodeRouteHeader(this.remoteRoute, [this.address]);
-    this.o.send(this.remoteRoute, [this.address], parts, transport, this.routeHeader);
+    this.o.send(this.routeHeader, parts, transport);
   }
 }
 

@@ -235,17 +235,20 @@ export class HubClient {
    * them as they are; they must be freshly sealed buffers nothing else refers
    * to, as they are freed once written. `transport`: they are one end-to-end
    * transport message, which the link does not authenticate again; anything
-   * else (a handshake message above all) is `relay`. `header`: the route
-   * header of onward and ret, when the caller keeps it encoded.
+   * else (a handshake message above all) is `relay`.
    */
-  sendRouted(onward: string[], ret: string[], parts: Uint8Array[], kind: 'sealed' | 'relay' | 'transport' = 'sealed', header?: Uint8Array): void {
+  sendRouted(onward: string[], ret: string[], parts: Uint8Array[], kind: 'sealed' | 'relay' | 'transport' = 'sealed'): void {
+    this.sendWithHeader(encodeRouteHeader(onward, ret), parts, kind);
+  }
+
+  /** `sendRouted` with the route header already encoded (`encodeRouteHeader`), as a channel keeps it. */
+  sendWithHeader(header: Uint8Array, parts: Uint8Array[], kind: 'sealed' | 'relay' | 'transport'): void {
     const link = this.link;
     if (link === undefined || !link.established) {
       throw new PosternError('POSTERN_HUB_DISCONNECTED', 'not connected to the hub', 'the node reconnects by itself; try again shortly');
     }
-    const route = header ?? encodeRouteHeader(onward, ret);
-    if (kind === 'sealed') link.send([route, ...parts]);
-    else link.sendRelay(route, parts, () => releaseAfterWrite(parts), kind === 'transport');
+    if (kind === 'sealed') link.send([header, ...parts]);
+    else link.sendRelay(header, parts, () => releaseAfterWrite(parts), kind === 'transport');
   }
 
   /** One request/response exchange with a hub service address. */

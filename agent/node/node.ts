@@ -331,7 +331,7 @@ export class PosternNode {
       },
       remoteRoute,
       ...(this.keepaliveMs !== undefined ? { keepaliveMs: this.keepaliveMs } : {}),
-      send: (onward, ret, parts, transport, header) => this.hubClient.sendRouted(onward, ret, parts, transport ? 'transport' : 'relay', header),
+      send: (header, parts, transport) => this.hubClient.sendWithHeader(header, parts, transport ? 'transport' : 'relay'),
       onStream: (c, stream, target) => this.incomingStream(c, stream, target),
       onEstablished: (c) => {
         if (!initiator) this.log(`secure channel from ${c.peer!.identifier} established`);

@@ -10,7 +10,7 @@ import { PortalChannel } from '../../../agent/channel/portal-channel.ts';
 import { StreamDuplex } from '../../../agent/portal/stream-duplex.ts';
 import type { PosternError } from '../../../protocol/errors.ts';
 import { concat } from '../../../protocol/bytes.ts';
-import { encodeRouteHeader } from '../../../protocol/routing/index.ts';
+import { decodeRouted, encodeRouteHeader } from '../../../protocol/routing/index.ts';
 import { makeAuthority, makeParty, trust } from '../../helpers/identities.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -18,7 +18,7 @@ interface Sent {
   from: 'a' | 'b';
   length: number;
   transport: boolean;
-  /** The first hop, and whether the route header handed over was that of onward and ret. */
+  /** The first hop, and whether what was handed over as the route header is one, with nothing after it. */
   to: string;
   headerMatches: boolean;
 }
@@ -40,9 +40,10 @@ function joined(path: Path = (m, transport) => ({ m, transport })) {
       trust: trust(auth),
       remoteRoute,
       keepaliveMs: 60_000,
-      send: (onward, ret, parts, transport, header) => {
+      send: (header, parts, transport) => {
+        const { onward, ret, payload } = decodeRouted(header);
         const m = concat(...parts);
-        const headerMatches = Buffer.from(header).equals(encodeRouteHeader(onward, ret));
+        const headerMatches = payload.length === 0 && Buffer.from(header).equals(encodeRouteHeader(onward, ret));
         const n = sent.push({ from: who, length: m.length, transport, to: onward[0]!, headerMatches });
         const out = path(m, transport, who, n - 1);
         if (out === undefined) return;
