@@ -17,6 +17,7 @@ import { formatHostPort } from '../config/index.ts';
 import { PortalChannel } from '../channel/portal-channel.ts';
 import { decideAccess } from '../portal/access.ts';
 import { pipeSocketStream } from '../portal/pipe.ts';
+import { openInletStream } from '../portal/inlet-stream.ts';
 import { startControlServer } from '../control/server.ts';
 import { FileVault } from './file-vault.ts';
 import { HubClient, type HubInfo } from './hub-client.ts';
@@ -484,25 +485,16 @@ export class PosternNode {
           socket.destroy();
           return;
         }
-        let stream: MuxStream;
         try {
-          stream = ch.mux.open(spec.to, { defer: true });
+          openInletStream(socket, ch.mux, spec.to, {
+            onReset: (_reason, message, remote) => {
+              if (remote) this.log(`inlet ${formatHostPort(spec.from)}: ${spec.via}/${spec.to} refused: ${message}`);
+            },
+          });
         } catch (e) {
           this.log(`inlet ${formatHostPort(spec.from)}: cannot open stream: ${(e as Error).message}`);
           socket.destroy();
-          return;
         }
-        pipeSocketStream(socket, stream, {
-          onReset: (_reason, message, remote) => {
-            if (remote) this.log(`inlet ${formatHostPort(spec.from)}: ${spec.via}/${spec.to} refused: ${message}`);
-          },
-        });
-        socket.resume();
-        // The OPEN waits for the connection's first bytes if they are read by the next turn's I/O: a
-        // client that speaks first (HTTP, Git, PostgreSQL) usually has its request leave with it, one
-        // message through the hub instead of two. Otherwise (a server that speaks first, or a client
-        // slower than that) the OPEN leaves by itself two event-loop turns later.
-        setImmediate(() => setImmediate(() => stream.announce()));
       },
       (e: unknown) => {
         const msg = e instanceof Error ? e.message : String(e);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { Server, Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { fetch, request, type Dispatcher } from 'undici';
 import { Project, eventually } from '../helpers/walkthrough-env.ts';
 import { cliOk, freePort, listen } from '../helpers/processes.ts';
@@ -104,6 +104,8 @@ let customerPid = 0;
 /** A self-signed certificate for github.acme.internal, when openssl is there to make one. */
 let tlsCert: { cert: string; key: string } | undefined;
 let tlsServer: HttpServer | undefined;
+/** A target that speaks first, as SMTP or MySQL do: a banner on connect, then the end. */
+let banner: Server | undefined;
 const dispatchers: Dispatcher[] = [];
 const base = 'http://github.acme.internal';
 
@@ -151,6 +153,9 @@ beforeAll(async () => {
     const tlsPort = await listen(tlsServer as unknown as Server);
     await cliOk(['tcp-outlet', 'create', '--from', 'git-tls', '--to', `127.0.0.1:${tlsPort}`, '--allow', 'inlet-from-saas'], project.env('acme'));
   }
+  banner = createTcpServer((s) => s.end('220 banner ready\r\n'));
+  const bannerPort = await listen(banner);
+  await cliOk(['tcp-outlet', 'create', '--from', 'banner', '--to', `127.0.0.1:${bannerPort}`, '--allow', 'inlet-from-saas'], project.env('acme'));
   customerPid = project.pid('acme', 'acme');
   const ticket = await project.ticket(['--attribute', 'inlet-from-saas', '--enroller']);
   sdk = await startNode({ home: join(project.root, 'backend'), name: 'backend', ticket, connectTimeoutMs: 5000 });
@@ -163,6 +168,7 @@ afterAll(async () => {
   await project.close();
   git.server?.close();
   tlsServer?.close();
+  banner?.close();
 });
 
 function selfSigned(name: string): { cert: string; key: string } | undefined {
@@ -278,6 +284,26 @@ describe('backend SDK', () => {
     await expect(request(`http://127.0.0.1:${a.address.port}/`, { reset: true })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await b.close();
     expect(sdk.node.status().inlets).toEqual([]); // on-demand inlets are not saved as resources
+  });
+
+  it('an on-demand inlet reaches a target that speaks first for a client that sends nothing', async () => {
+    const inlet = await sdk.openInlet({ via: 'acme-relay', to: 'banner' });
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        const s = connect(inlet.address.port, '127.0.0.1');
+        let got = '';
+        s.on('data', (d: Buffer) => (got += d.toString()));
+        s.on('end', () => resolve(got));
+        s.on('error', reject);
+        setTimeout(() => {
+          s.destroy();
+          reject(new Error(`no banner after 5 s (got ${JSON.stringify(got)})`));
+        }, 5000).unref();
+      });
+      expect(text).toBe('220 banner ready\r\n');
+    } finally {
+      await inlet.close();
+    }
   });
 
   it('lists the agents online and since when', async () => {

@@ -9,7 +9,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { PosternError } from '../../protocol/errors.ts';
 import type { PosternNode } from '../../agent/node/node.ts';
 import { formatHostPort, parseHostPort, type HostPort } from '../../agent/config/index.ts';
-import { pipeSocketStream } from '../../agent/portal/pipe.ts';
+import { openInletStream } from '../../agent/portal/inlet-stream.ts';
 import { portalChannel, type PortalTarget } from './channel.ts';
 import { Deadline } from './deadline.ts';
 
@@ -39,13 +39,11 @@ export async function openPortalInlet(node: PosternNode, o: InletOptions & { con
       (ch) => {
         if (socket.destroyed) return;
         try {
-          const stream = ch.mux.open(o.to);
-          pipeSocketStream(socket, stream, {
+          openInletStream(socket, ch.mux, o.to, {
             onReset: (_r, message, remote) => {
               if (remote) log(`inlet ${formatHostPort(address)}: ${o.via}/${o.to} refused: ${message}`);
             },
           });
-          socket.resume();
         } catch (e) {
           log(`inlet ${formatHostPort(address)}: cannot open a stream: ${(e as Error).message}`);
           socket.destroy();
