@@ -19,7 +19,7 @@ import {
 } from 'node:crypto';
 import type { AeadKey, CipherName, CryptoProvider, HashFunction, HashName } from './provider.ts';
 import { TAG_LEN } from './provider.ts';
-import { coalesce } from '../bytes.ts';
+import { coalesce, transientBytes } from '../bytes.ts';
 
 interface KeyAlgo {
   name: 'x25519' | 'ed25519';
@@ -174,7 +174,7 @@ class NodeAead implements AeadKey {
     // OpenSSL takes associated data in pieces: the same tag as one contiguous AD.
     for (const a of ads) if (a.length > 0) c.setAAD(a, { plaintextLength: n });
     const out: Uint8Array[] = [];
-    for (const p of coalesce(parts)) out.push(u8(c.update(p)));
+    for (const p of coalesce(parts, undefined, transientBytes)) out.push(u8(c.update(p)));
     const tail = c.final();
     if (tail.length > 0) out.push(u8(tail));
     out.push(u8(c.getAuthTag()));

@@ -10,7 +10,7 @@ export type HashName = 'SHA256' | 'BLAKE2s';
 
 /** An AEAD bound to one key, reusable for many messages (Noise rev 34 §4.2). */
 export interface AeadKey {
-  /** Returns ciphertext ‖ 16-byte tag. `nonce` is the 12-byte AEAD nonce. */
+  /** Returns ciphertext ‖ 16-byte tag. `nonce` is the 12-byte AEAD nonce, read during the call only (the caller reuses it). */
   seal(nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /**
    * Seal a plaintext given as consecutive parts, without joining them first.

@@ -10,6 +10,12 @@ export class CipherState {
   private readonly crypto: CryptoProvider;
   private k: Uint8Array | null = null;
   private aead: AeadKey | null = null;
+  /**
+   * The nonce of the call under way, rewritten for each: an AEAD takes it
+   * during the call only. An ArrayBuffer of its own, so native code reads
+   * it in place (a fresh 12-byte array would first be moved off V8's heap).
+   */
+  private readonly nonce = new Uint8Array(new ArrayBuffer(12));
   n = 0;
 
   constructor(crypto: CryptoProvider, cipher: CipherName) {
@@ -39,7 +45,7 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.aead === null) return plaintext;
     if (this.n >= MAX_NONCE) throw new PosternError('POSTERN_NONCE_EXHAUSTED', 'nonce space exhausted');
-    const out = this.aead.seal(encodeNonce(this.cipher, this.n), ad, plaintext);
+    const out = this.aead.seal(encodeNonce(this.cipher, this.n, this.nonce), ad, plaintext);
     this.n++;
     return out;
   }
@@ -48,7 +54,7 @@ export class CipherState {
   encryptPartsWithAd(ad: Uint8Array | readonly Uint8Array[], parts: readonly Uint8Array[]): Uint8Array[] {
     if (this.aead === null) return [...parts];
     if (this.n >= MAX_NONCE) throw new PosternError('POSTERN_NONCE_EXHAUSTED', 'nonce space exhausted');
-    const out = this.aead.sealParts(encodeNonce(this.cipher, this.n), ad, parts);
+    const out = this.aead.sealParts(encodeNonce(this.cipher, this.n, this.nonce), ad, parts);
     this.n++;
     return out;
   }
@@ -56,7 +62,7 @@ export class CipherState {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this.aead === null) return ciphertext;
     if (this.n >= MAX_NONCE) throw new PosternError('POSTERN_NONCE_EXHAUSTED', 'nonce space exhausted');
-    const out = this.aead.open(encodeNonce(this.cipher, this.n), ad, ciphertext);
+    const out = this.aead.open(encodeNonce(this.cipher, this.n, this.nonce), ad, ciphertext);
     if (out === null) throw new PosternError('POSTERN_DECRYPT_FAILED', 'message authentication failed');
     this.n++;
     return out;
@@ -65,7 +71,7 @@ export class CipherState {
   /** §4.2 REKEY(k): the first 32 bytes of ENCRYPT(k, 2^64-1, "", zeros). */
   rekey(): void {
     if (this.aead === null) return;
-    const next = this.aead.seal(encodeNonce(this.cipher, -1), EMPTY, new Uint8Array(32)).subarray(0, 32);
+    const next = this.aead.seal(encodeNonce(this.cipher, -1, this.nonce), EMPTY, new Uint8Array(32)).subarray(0, 32);
     const n = this.n;
     this.initializeKey(next);
     this.n = n;
