@@ -36,36 +36,6 @@ export function writeU32LE(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v >>> 24;
 }
 
-/** Transient buffers up to this size come from the pool below. */
-const TRANSIENT_MAX = 4096;
-const TRANSIENT_POOL = 64 * 1024;
-let transientPool = new ArrayBuffer(TRANSIENT_POOL);
-let transientUsed = 0;
-
-/**
- * `n` zeroed bytes for the duration of one native call that consumes them
- * (a cipher's `update()`), carved from a shared 64 KiB ArrayBuffer as Node's
- * own Buffer pool does. A new small Uint8Array lives on V8's heap, and native
- * code handed one makes V8 first move it into an ArrayBuffer of its own (a
- * malloc'd backing store that the GC then tracks); a larger one gets such an
- * ArrayBuffer at once. A view into the pool needs neither. Space is never
- * reused: a full pool is left to the GC, which frees it once its last view
- * is gone. So a view kept (queued for a socket write that a peer may stall)
- * would keep its whole pool alive: bytes that outlive the call are allocated
- * as usual. A view is never a whole ArrayBuffer, so `releaseAfterWrite`
- * never detaches a pool.
- */
-export function transientBytes(n: number): Uint8Array {
-  if (n > TRANSIENT_MAX) return new Uint8Array(n);
-  if (transientUsed + n > TRANSIENT_POOL) {
-    transientPool = new ArrayBuffer(TRANSIENT_POOL);
-    transientUsed = 0;
-  }
-  const out = new Uint8Array(transientPool, transientUsed, n);
-  transientUsed += n;
-  return out;
-}
-
 export function concat(...parts: Uint8Array[]): Uint8Array {
   return concatInto(new Uint8Array(sumLengths(parts)), parts);
 }
@@ -89,7 +59,8 @@ function concatInto(out: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
  * Merge each run of consecutive parts shorter than `small` bytes into one
  * buffer; larger parts pass through as they are (no copy). A few bytes copied
  * cost less than one more cipher call or socket write. Merged runs come from
- * `alloc`: `transientBytes` when the output is consumed by one call.
+ * `alloc`: `transientBytes` (protocol/transient-bytes.ts) when the output is
+ * consumed by one call.
  */
 export function coalesce(parts: readonly Uint8Array[], small = 2048, alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array[] {
   const out: Uint8Array[] = [];

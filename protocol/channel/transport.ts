@@ -7,7 +7,8 @@
  * next nonce: any replayed, reordered or dropped message is an error and the
  * channel is closed. No sliding window is kept.
  */
-import { EMPTY, readU16, readU32, transientBytes, writeU16, writeU32 } from '../bytes.ts';
+import { EMPTY, readU16, readU32, writeU16, writeU32 } from '../bytes.ts';
+import { transientBytes } from '../transient-bytes.ts';
 import { PosternError } from '../errors.ts';
 import type { CipherState } from '../noise/cipher-state.ts';
 import { MAX_CHANNEL_MESSAGE, MAX_RELAY_MESSAGES, MAX_RELAY_PAYLOAD, MAX_TRANSPORT_MESSAGE, NONCE_LEN } from './constants.ts';

@@ -19,7 +19,8 @@ import {
 } from 'node:crypto';
 import type { AeadKey, CipherName, CryptoProvider, HashFunction, HashName } from './provider.ts';
 import { TAG_LEN } from './provider.ts';
-import { coalesce, transientBytes } from '../bytes.ts';
+import { coalesce } from '../bytes.ts';
+import { transientBytes } from '../transient-bytes.ts';
 
 interface KeyAlgo {
   name: 'x25519' | 'ed25519';

@@ -8,9 +8,13 @@
 export type CipherName = 'ChaChaPoly' | 'AESGCM';
 export type HashName = 'SHA256' | 'BLAKE2s';
 
-/** An AEAD bound to one key, reusable for many messages (Noise rev 34 §4.2). */
+/**
+ * An AEAD bound to one key, reusable for many messages (Noise rev 34 §4.2).
+ * `nonce` is the 12-byte AEAD nonce, read during the call only: the caller
+ * rewrites the same buffer for its next call.
+ */
 export interface AeadKey {
-  /** Returns ciphertext ‖ 16-byte tag. `nonce` is the 12-byte AEAD nonce, read during the call only (the caller reuses it). */
+  /** Returns ciphertext ‖ 16-byte tag. */
   seal(nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /**
    * Seal a plaintext given as consecutive parts, without joining them first.

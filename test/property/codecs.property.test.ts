@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { nodeCrypto } from '../../protocol/crypto/index.ts';
-import { coalesce, concat, transientBytes, utf8, Writer } from '../../protocol/bytes.ts';
-import { releaseAfterWrite } from '../../agent/transport/release.ts';
+import { coalesce, concat, utf8, Writer } from '../../protocol/bytes.ts';
 import { PosternError } from '../../protocol/errors.ts';
 import { ATTESTATION_LEN, identifierOf, PURPOSE_SECURE_CHANNEL, signAttestation, verifyAttestation } from '../../protocol/identity/index.ts';
 import { issueCredential, verifyCredential, type Credential } from '../../protocol/credential/index.ts';
@@ -229,41 +228,6 @@ describe('ticket codec properties', () => {
       ),
       { numRuns: 1000 },
     );
-  });
-});
-
-describe('transientBytes', () => {
-  it('gives zeroed bytes that no other allocation shares, never a whole ArrayBuffer up to 4 KiB, its own above', () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 9000 }), { minLength: 1, maxLength: 60 }), (sizes) => {
-        const got = sizes.map((n) => {
-          const b = transientBytes(n);
-          expect(b.length).toBe(n);
-          expect(b.every((x) => x === 0)).toBe(true);
-          b.fill(0xa5); // written right away: a later allocation must neither see nor overwrite it
-          return b;
-        });
-        for (const b of got) expect(b.every((x) => x === 0xa5)).toBe(true);
-        for (const b of got) {
-          if (b.length > 4096) expect(b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).toBe(true);
-          else expect(b.byteLength).toBeLessThan(b.buffer.byteLength);
-        }
-        // Pooled views stay readable after releaseAfterWrite: it never detaches a pool.
-        releaseAfterWrite(got.filter((b) => b.length <= 4096));
-        for (const b of got) if (b.length <= 4096) expect(b.buffer.byteLength).toBeGreaterThan(0);
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('rolls over to a new pool when one is full, leaving views of the old one intact', () => {
-    const first = transientBytes(4096);
-    first.fill(1);
-    const later: Uint8Array[] = [];
-    for (let i = 0; i < 40; i++) later.push(transientBytes(4096));
-    expect(later.some((b) => b.buffer !== first.buffer)).toBe(true);
-    expect(first.every((x) => x === 1)).toBe(true);
-    expect(later.every((b) => b.every((x) => x === 0))).toBe(true);
   });
 });
 
