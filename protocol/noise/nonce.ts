@@ -23,4 +23,3 @@ export function encodeNonce(cipher: CipherName, n: number, out = new Uint8Array(
   }
   return out;
 }
-

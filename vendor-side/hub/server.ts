@@ -37,8 +37,10 @@ interface LinkState {
   /** Links this one may send `link:ID` messages to (set up through a relay). */
   peers: Set<string>;
   enrollAttempts: number;
-  paused: boolean;
-  /** While paused: stop waiting for the destination (this link closed first). */
+  /**
+   * Set while this link is paused for a full destination (backpressure): stops waiting for the
+   * destination without resuming, as when this link closes first.
+   */
   unpause?: () => void;
 }
 
@@ -146,7 +148,6 @@ export class Hub {
       relays: new Set(),
       peers: new Set(),
       enrollAttempts: 0,
-      paused: false,
       link: new TcpLink({
         socket: adoptLinkSocket(socket),
         initiator: false,
@@ -258,7 +259,7 @@ export class Hub {
       }
       st.peers.add(dest.id);
       dest.peers.add(st.id);
-      this.forward(st, dest, advanceRouteHeader(route, st.id), m.payload, relayed !== undefined, frame, transport);
+      this.forward(st, dest, route, m.payload, relayed !== undefined, frame, transport);
       return;
     }
     if (to.startsWith(LINK_PREFIX)) {
@@ -267,12 +268,16 @@ export class Hub {
         this.reply(st, m.ret, { code: 'POSTERN_PEER_GONE', message: 'the other node is no longer connected' }, true);
         return;
       }
-      this.forward(st, dest, advanceRouteHeader(route, st.id), m.payload, relayed !== undefined, frame, transport);
+      this.forward(st, dest, route, m.payload, relayed !== undefined, frame, transport);
     }
   }
 
-  /** Send on a message whose route `header` is already one hop on (the checks in message() keep it to listener or channel, answered to the sender's channel through its link). */
-  private forward(src: LinkState, dest: LinkState, header: Uint8Array, payload: Uint8Array, relay: boolean, frame?: FrameHold, transport = false): void {
+  /**
+   * Send on a message with its `route` header (as it came, checked in message(): to a listener or a
+   * channel, answered to the sender's channel) one hop on: answered through the sender's link.
+   */
+  private forward(src: LinkState, dest: LinkState, route: Uint8Array, payload: Uint8Array, relay: boolean, frame?: FrameHold, transport = false): void {
+    const header = advanceRouteHeader(route, src.id);
     // End-to-end ciphertext is forwarded as it came: only the new route header is sealed. A relay
     // message waits for the end of this turn, so its payload is kept: a hold on the frame it sits
     // in (freed once every message of it is written) or, when it is a small part of it, a copy. An
@@ -286,8 +291,7 @@ export class Hub {
       return;
     }
     // Backpressure: a slow destination pauses the sender instead of growing our memory.
-    if (!src.paused && dest.link.writableLength > this.limits.forwardHighWaterBytes) {
-      src.paused = true;
+    if (src.unpause === undefined && dest.link.writableLength > this.limits.forwardHighWaterBytes) {
       src.link.socket.pause();
       const d = dest.link.socket;
       // Whichever comes first resumes the sender and removes both: a link that fills and drains all
@@ -300,7 +304,6 @@ export class Hub {
       };
       const resume = () => {
         unpause();
-        src.paused = false;
         src.link.socket.resume();
       };
       src.unpause = unpause;
